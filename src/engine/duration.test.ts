@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { durationSchema, formatDuration, parseDuration } from './duration.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['250ms', 250],
+    ['2s', 2000],
+    ['1.5s', 1500],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+  ])('reads %s as %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '10', 's', '5 sec', '-1s', '1d'])('refuses %j', (text) => expect(parseDuration(text)).toBeUndefined());
+});
+
+describe('durationSchema', () => {
+  it('accepts numbers as milliseconds', () => expect(durationSchema.parse(1200)).toBe(1200));
+  it('explains a bad duration', () => {
+    const result = durationSchema.safeParse('fast');
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toMatch(/expected a duration like 500ms/);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [250, '250ms'],
+    [2000, '2s'],
+    [1500, '1.5s'],
+    [90_000, '1m30s'],
+  ])('writes %d ms as %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
