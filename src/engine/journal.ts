@@ -1,0 +1,127 @@
+// The journal: everything a run did, as versioned JSON. It is the single source of truth: the exit
+// code, the terminal summary and every report are computed from it and nothing else.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { UndoSpec } from '../drivers/types.js';
+import type { LedgerEntry } from '../safety/ledger.js';
+import type { ToleranceMiss } from './tolerance.js';
+
+export const JOURNAL_VERSION = 1;
+
+export type RunStatus = 'passed' | 'deviated' | 'aborted' | 'failed' | 'rollback-incomplete' | 'interrupted';
+
+export type Phase = 'setup' | 'preflight' | 'before' | 'method' | 'during' | 'abort-check' | 'undo' | 'after' | 'rollback' | 'teardown';
+
+export type ActivityStatus = 'succeeded' | 'failed' | 'missed' | 'timeout' | 'skipped' | 'cancelled';
+
+export interface JournalError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface ActivityRecord {
+  key: string;
+  phase: Phase;
+  kind: 'probe' | 'action' | 'fault' | 'undo';
+  ref: string;
+  name: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  status: ActivityStatus;
+  args?: unknown;
+  output?: unknown;
+  targets?: string[];
+  misses?: ToleranceMiss[];
+  /** For probes polled with `until`: how many tries, and how long until the tolerance was met. */
+  attempts?: number;
+  waitedMs?: number;
+  logs?: string[];
+  error?: JournalError;
+}
+
+export type FaultStatus = 'applying' | 'applied' | 'apply-failed' | 'undone' | 'undo-failed' | 'irreversible' | 'kept';
+
+export interface FaultRecord {
+  key: string;
+  name: string;
+  ref: string;
+  ledgerId: string;
+  targets: string[];
+  undo: UndoSpec | null;
+  /** Planned offsets from the start of the method, in ms. */
+  scheduledAtMs: number;
+  scheduledEndMs?: number;
+  appliedAt?: string;
+  /** Offset from the method start when the fault took effect: scheduled start plus the time to inject. */
+  appliedAtMs?: number;
+  undoneAt?: string;
+  undoneAtMs?: number;
+  status: FaultStatus;
+  output?: unknown;
+  error?: JournalError;
+}
+
+export interface HypothesisResult {
+  met: boolean;
+  probes: string[];
+}
+
+export interface Journal {
+  journalVersion: typeof JOURNAL_VERSION;
+  faultline: string;
+  runId: string;
+  experiment: {
+    file: string;
+    title: string;
+    description?: string;
+    tags: string[];
+    source: unknown;
+  };
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  /** Why the run ended as it did, in one sentence. */
+  reason: string;
+  dryRun: boolean;
+  rollbackStrategy: string;
+  methodStartedAt?: string;
+  hypothesis: {
+    before?: HypothesisResult;
+    during?: { checks: number; misses: number };
+    after?: HypothesisResult;
+  };
+  activities: ActivityRecord[];
+  faults: FaultRecord[];
+  /** The ledger entries of this run, as they stood at the end. */
+  ledger: LedgerEntry[];
+  abort?: { condition: string; at: string; misses: ToleranceMiss[] };
+  error?: JournalError;
+}
+
+/** Replaces every secret value in every string, however deep, before anything leaves the process. */
+export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
+  const usable = secrets.filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+  if (usable.length === 0) return value;
+  const visit = (item: unknown): unknown => {
+    if (typeof item === 'string') return usable.reduce((text, secret) => text.split(secret).join('***'), item);
+    if (Array.isArray(item)) return item.map(visit);
+    if (item !== null && typeof item === 'object') return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, visit(v)]));
+    return item;
+  };
+  return visit(value) as T;
+}
+
+/** Writes to a temporary file beside the target and renames it: readers never see half a journal. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
+}
+
+export async function writeJournal(path: string, journal: Journal): Promise<void> {
+  await writeFileAtomically(path, `${JSON.stringify(journal, null, 2)}\n`);
+}

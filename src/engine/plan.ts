@@ -1,0 +1,86 @@
+// `faultline plan` and `run --dry-run`: the resolved timeline and what each fault would touch, computed
+// with the drivers' prepare(), which by contract makes no mutating call.
+import type { DriverRegistry } from '../drivers/registry.js';
+import type { LoadedExperiment } from '../experiment/load.js';
+import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
+import { systemClock } from './clock.js';
+import { errorMessage } from './errors.js';
+import { parseTargets } from './run.js';
+import { plannedMethodLength, scheduleMethod, type StepKind } from './timeline.js';
+
+export interface PlannedStep {
+  key: string;
+  kind: StepKind;
+  ref: string;
+  name: string;
+  startMs: number;
+  endMs: number | undefined;
+  /** What a fault or action would touch; empty when it can only be known at run time. */
+  targets: string[];
+  undo: string | null;
+  note?: string;
+}
+
+export interface Plan {
+  file: string;
+  title: string;
+  setup: string[];
+  hypothesis: string[];
+  continuousEveryMs?: number;
+  steps: PlannedStep[];
+  methodLengthMs: number;
+  abort: string[];
+  rollbacks: string[];
+  teardown: string[];
+}
+
+export async function planExperiment(
+  loaded: LoadedExperiment,
+  registry: DriverRegistry,
+  context: { cwd: string; env: Readonly<Record<string, string | undefined>> },
+): Promise<Plan> {
+  const { experiment } = loaded;
+  const schedule = scheduleMethod(experiment.method);
+  const env: ActivityEnvironment = {
+    registry,
+    cwd: context.cwd,
+    env: context.env,
+    runId: 'plan',
+    clock: systemClock,
+    targets: parseTargets(loaded, registry),
+    outputs: new Map(),
+  };
+  const steps: PlannedStep[] = [];
+  for (const item of schedule) {
+    const planned: PlannedStep = { key: item.key, kind: item.kind, ref: item.ref, name: item.name, startMs: item.startMs, endMs: item.endMs, targets: [], undo: null };
+    if (item.kind !== 'probe') {
+      const { driver, entry } = registry.resolveAction(item.ref);
+      if (JSON.stringify(item.step.with ?? {}).includes('${steps.')) {
+        planned.note = 'targets depend on an earlier step and are resolved at run time';
+      } else {
+        try {
+          const args = parseArgs(entry.args, item.step.with ?? {}, 'with');
+          const prepared = await withDeadline((signal) => entry.prepare(args, driverContext(env, driver, signal, [])), DEFAULT_ACTION_TIMEOUT_MS, undefined, `planning ${item.name}`);
+          planned.targets = prepared.targets;
+          planned.undo = prepared.undo ? `${prepared.undo.driver}.${prepared.undo.op}` : null;
+        } catch (error) {
+          planned.note = `cannot resolve targets now: ${errorMessage(error)}`;
+        }
+      }
+    }
+    steps.push(planned);
+  }
+  const label = (a: { name?: string | undefined; probe?: string; action?: string }) => a.name ?? a.probe ?? a.action ?? '?';
+  return {
+    file: loaded.file,
+    title: experiment.title,
+    setup: (experiment.setup ?? []).map(label),
+    hypothesis: (experiment.hypothesis?.probes ?? []).map(label),
+    ...(experiment.hypothesis?.continuous ? { continuousEveryMs: experiment.hypothesis.continuous.every } : {}),
+    steps,
+    methodLengthMs: plannedMethodLength(schedule),
+    abort: (experiment.abort ?? []).map(label),
+    rollbacks: (experiment.rollbacks ?? []).map(label),
+    teardown: (experiment.teardown ?? []).map(label),
+  };
+}

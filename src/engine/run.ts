@@ -1,0 +1,681 @@
+// The engine: setup → preflight → steady state before → method (faults on their timeline, probes,
+// abort conditions, continuous steady state) → undo → steady state after → rollbacks → teardown.
+// Every fault goes through the ledger before it is applied, and every path out of here undoes it.
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import type { DriverRegistry } from '../drivers/registry.js';
+import type { Output } from '../drivers/types.js';
+import type { LoadedExperiment } from '../experiment/load.js';
+import type { AbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
+import { Ledger, type LedgerIntent } from '../safety/ledger.js';
+import { runUndo } from '../safety/undo.js';
+import {
+  DEFAULT_ACTION_TIMEOUT_MS,
+  driverContext,
+  parseArgs,
+  runAction,
+  runProbe,
+  toJournalError,
+  withDeadline,
+  type ActivityEnvironment,
+} from './activity.js';
+import { systemClock, type Clock } from './clock.js';
+import { formatDuration } from './duration.js';
+import { FaultlineError, errorMessage } from './errors.js';
+import {
+  JOURNAL_VERSION,
+  redactSecrets,
+  type ActivityRecord,
+  type FaultRecord,
+  type Journal,
+  type Phase,
+  type RunStatus,
+} from './journal.js';
+import { resolveStepReferences } from './references.js';
+import { scheduleMethod, type ScheduledStep } from './timeline.js';
+import { FAULTLINE_VERSION } from '../version.js';
+
+export type RunEvent =
+  | { type: 'phase'; phase: Phase; title: string }
+  | { type: 'activity-start'; key: string; phase: Phase; kind: ActivityRecord['kind']; name: string }
+  | { type: 'activity'; record: ActivityRecord }
+  | { type: 'fault'; fault: FaultRecord }
+  | { type: 'abort'; condition: string; reason: string }
+  | { type: 'note'; message: string };
+
+export interface RunOptions {
+  loaded: LoadedExperiment;
+  registry: DriverRegistry;
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  clock?: Clock;
+  /** Aborted on the first SIGINT/SIGTERM: the run stops and undoes its faults. */
+  signal?: AbortSignal;
+  ledgerDir?: string;
+  keepFaults?: boolean;
+  rollbackStrategy?: RollbackStrategy;
+  /** Bound on the whole run; faults are still undone after it passes. */
+  timeoutMs?: number;
+  /** Start even though the ledger holds faults still applied (they are left for `recover`). */
+  ignoreLedger?: boolean;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export const DEFAULT_LEDGER_DIR = '.faultline';
+
+export function newRunId(date: Date): string {
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function ledgerDirFor(cwd: string, configured: string | undefined): string {
+  const dir = configured ?? DEFAULT_LEDGER_DIR;
+  return isAbsolute(dir) ? dir : resolve(cwd, dir);
+}
+
+/** The drivers an experiment uses, so only their preflight checks run. */
+export function driversUsed(loaded: LoadedExperiment, registry: DriverRegistry): Set<string> {
+  const { experiment } = loaded;
+  const names = new Set<string>(Object.keys(experiment.targets ?? {}));
+  const add = (ref: string, kind: 'probe' | 'action') => names.add((kind === 'probe' ? registry.resolveProbe(ref) : registry.resolveAction(ref)).driver.name);
+  for (const a of [...(experiment.setup ?? []), ...(experiment.teardown ?? [])]) 'probe' in a ? add(a.probe, 'probe') : add(a.action, 'action');
+  for (const p of experiment.hypothesis?.probes ?? []) add(p.probe, 'probe');
+  for (const s of experiment.method) s.probe !== undefined ? add(s.probe, 'probe') : add((s.fault ?? s.action)!, 'action');
+  for (const r of experiment.rollbacks ?? []) add(r.action, 'action');
+  for (const c of experiment.abort ?? []) add(c.probe, 'probe');
+  return names;
+}
+
+/** Parses each driver's `targets.<name>` block with the driver's own schema. */
+export function parseTargets(loaded: LoadedExperiment, registry: DriverRegistry): Map<string, unknown> {
+  const targets = new Map<string, unknown>();
+  for (const [name, raw] of Object.entries(loaded.experiment.targets ?? {})) {
+    const driver = registry.get(name);
+    targets.set(name, driver.target ? parseArgs(driver.target, raw, `targets.${name}`) : raw);
+  }
+  return targets;
+}
+
+interface LiveFault {
+  record: FaultRecord;
+  /** The driver's apply, awaited before undoing so an undo never overtakes a late apply. */
+  applying: Promise<unknown>;
+  undoing?: Promise<void>;
+}
+
+const APPLY_GRACE_MS = 10_000;
+
+class ExperimentRun {
+  private readonly clock: Clock;
+  private readonly journal: Journal;
+  private readonly ledger: Ledger;
+  private readonly env: ActivityEnvironment;
+  private readonly outputs = new Map<string, Output>();
+  /** Aborted by an interrupt or the run timeout: stops everything except undo, rollbacks and teardown. */
+  private readonly stopRun = new AbortController();
+  private readonly live: LiveFault[] = [];
+  private methodStart = 0;
+  private deviations: string[] = [];
+  private runError: unknown;
+  private interrupted = false;
+  private aborted = false;
+  private incomplete: string[] = [];
+
+  constructor(private readonly options: RunOptions) {
+    this.clock = options.clock ?? systemClock;
+    const { loaded } = options;
+    const started = this.clock.date();
+    const runId = newRunId(started);
+    this.ledger = new Ledger(options.ledgerDir ?? ledgerDirFor(options.cwd, loaded.experiment.settings?.ledgerDir));
+    this.env = {
+      registry: options.registry,
+      cwd: options.cwd,
+      env: options.env,
+      runId,
+      clock: this.clock,
+      targets: new Map(),
+      outputs: this.outputs,
+    };
+    this.journal = {
+      journalVersion: JOURNAL_VERSION,
+      faultline: FAULTLINE_VERSION,
+      runId,
+      experiment: {
+        file: loaded.file,
+        title: loaded.experiment.title,
+        ...(loaded.experiment.description ? { description: loaded.experiment.description } : {}),
+        tags: loaded.experiment.tags ?? [],
+        source: loaded.source,
+      },
+      startedAt: started.toISOString(),
+      endedAt: started.toISOString(),
+      durationMs: 0,
+      status: 'passed',
+      reason: '',
+      dryRun: false,
+      rollbackStrategy: this.rollbackStrategy(),
+      hypothesis: {},
+      activities: [],
+      faults: [],
+      ledger: [],
+    };
+  }
+
+  private rollbackStrategy(): RollbackStrategy {
+    return this.options.rollbackStrategy ?? this.options.loaded.experiment.settings?.rollbackStrategy ?? 'default';
+  }
+
+  private emit(event: RunEvent): void {
+    this.options.onEvent?.(redactSecrets(event, this.options.loaded.secretValues));
+  }
+
+  private phase(phase: Phase, title: string): void {
+    this.emit({ type: 'phase', phase, title });
+  }
+
+  private record(record: ActivityRecord): ActivityRecord {
+    this.journal.activities.push(record);
+    this.emit({ type: 'activity', record });
+    return record;
+  }
+
+  async run(): Promise<Journal> {
+    const started = this.clock.now();
+    const { signal } = this.options;
+    const onInterrupt = () => {
+      this.interrupted = true;
+      this.stopRun.abort(new FaultlineError('E_INTERNAL', 'interrupted', { exit: 'interrupted' }));
+    };
+    if (signal?.aborted) onInterrupt();
+    else signal?.addEventListener('abort', onInterrupt, { once: true });
+    const timeoutMs = this.options.timeoutMs ?? this.options.loaded.experiment.settings?.timeout;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const error = new FaultlineError('E_TIMEOUT', `the run exceeded its timeout of ${formatDuration(timeoutMs)}`, {
+              hint: 'Raise --timeout or settings.timeout; faults were undone.',
+            });
+            this.runError ??= error;
+            this.stopRun.abort(error);
+          }, timeoutMs);
+
+    let beforeMet = false;
+    let methodCompleted = false;
+    try {
+      await this.refuseDirtyLedger();
+      this.env.targets = parseTargets(this.options.loaded, this.options.registry);
+      await this.runSetup();
+      await this.preflight();
+      beforeMet = await this.checkHypothesis('before');
+      if (beforeMet) methodCompleted = await this.runMethod();
+      await this.undoAll();
+      if (methodCompleted && !this.stopRun.signal.aborted && this.incomplete.length === 0) await this.checkHypothesis('after');
+    } catch (error) {
+      if (!this.stopRun.signal.aborted || !this.interrupted) this.runError ??= error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onInterrupt);
+      await this.undoAll();
+      await this.runRollbacks(beforeMet);
+      await this.runTeardown();
+      await this.finish(started);
+    }
+    return redactSecrets(this.journal, this.options.loaded.secretValues);
+  }
+
+  private async refuseDirtyLedger(): Promise<void> {
+    const open = await this.ledger.openEntries();
+    if (open.length === 0) return;
+    const list = open.map((e) => `${e.intent.action} on ${e.intent.targets.join(', ') || '?'} (run ${e.intent.runId})`).join('; ');
+    if (this.options.ignoreLedger) {
+      this.emit({ type: 'note', message: `the ledger still holds ${open.length} applied fault(s), left for \`faultline recover\`: ${list}` });
+      return;
+    }
+    throw new FaultlineError('E_PREFLIGHT', `the ledger ${this.ledger.file} holds ${open.length} fault(s) still applied: ${list}`, {
+      hint: 'Run `faultline recover` to undo them, or pass --force to start anyway.',
+    });
+  }
+
+  private async runSetup(): Promise<void> {
+    const setup = this.options.loaded.experiment.setup ?? [];
+    if (setup.length === 0) return;
+    this.phase('setup', 'Setup');
+    for (const [index, activity] of setup.entries()) {
+      const record = await this.runActivity(activity, 'setup', `setup-${index + 1}`, this.stopRun.signal);
+      if (record.status !== 'succeeded') {
+        throw new FaultlineError('E_DRIVER', `setup step "${record.name}" ${record.status}: ${record.error?.message ?? describeMisses(record)}`, {
+          hint: 'Setup must succeed before any fault is injected; nothing was injected.',
+        });
+      }
+    }
+  }
+
+  private async runTeardown(): Promise<void> {
+    const teardown = this.options.loaded.experiment.teardown ?? [];
+    if (teardown.length === 0) return;
+    this.phase('teardown', 'Teardown');
+    for (const [index, activity] of teardown.entries()) {
+      // Teardown runs even after an interrupt, so it gets its own signal, bounded by each activity's timeout.
+      const record = await this.runActivity(activity, 'teardown', `teardown-${index + 1}`, new AbortController().signal);
+      if (record.status !== 'succeeded') this.runError ??= new FaultlineError('E_DRIVER', `teardown step "${record.name}" ${record.status}: ${record.error?.message ?? describeMisses(record)}`);
+    }
+  }
+
+  private async runActivity(
+    activity: NonNullable<LoadedExperiment['experiment']['setup']>[number],
+    phase: Phase,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ActivityRecord> {
+    if ('probe' in activity) return this.runProbeSpec(activity, phase, key, signal);
+    const name = activity.name ?? `action ${activity.action}`;
+    this.emit({ type: 'activity-start', key, phase, kind: 'action', name });
+    const { record, output } = await runAction(
+      this.env,
+      { key, phase, ref: activity.action, name, args: activity.with, timeoutMs: activity.timeout },
+      signal,
+    );
+    if (output && activity.id) this.outputs.set(activity.id, output);
+    return this.record(record);
+  }
+
+  private async runProbeSpec(probe: ProbeSpec | AbortSpec, phase: Phase, key: string, signal: AbortSignal): Promise<ActivityRecord> {
+    const name = probe.name ?? `probe ${probe.probe}`;
+    this.emit({ type: 'activity-start', key, phase, kind: 'probe', name });
+    const record = await runProbe(
+      this.env,
+      {
+        key,
+        phase,
+        ref: probe.probe,
+        name,
+        args: probe.with,
+        timeoutMs: probe.timeout,
+        expect: probe.expect,
+        until: 'until' in probe ? probe.until : undefined,
+      },
+      signal,
+    );
+    if ('id' in probe && probe.id && record.output) this.outputs.set(probe.id, record.output as Output);
+    return record;
+  }
+
+  private async preflight(): Promise<void> {
+    const used = driversUsed(this.options.loaded, this.options.registry);
+    const drivers = [...used].map((name) => this.options.registry.get(name)).filter((d) => d.preflight);
+    if (drivers.length === 0) return;
+    this.phase('preflight', 'Preflight');
+    for (const driver of drivers) {
+      await withDeadline(
+        (signal) => driver.preflight!(driverContext(this.env, driver, signal, [])),
+        DEFAULT_ACTION_TIMEOUT_MS,
+        this.stopRun.signal,
+        `preflight of ${driver.name}`,
+      ).catch((error: unknown) => {
+        throw new FaultlineError('E_PREFLIGHT', `preflight of ${driver.name} failed: ${errorMessage(error)}`, {
+          cause: error,
+          hint: error instanceof FaultlineError && error.hint ? error.hint : 'No fault was injected.',
+        });
+      });
+    }
+  }
+
+  /** Checks the steady state; a miss makes the run deviated. */
+  private async checkHypothesis(when: 'before' | 'after'): Promise<boolean> {
+    const hypothesis = this.options.loaded.experiment.hypothesis;
+    if (!hypothesis) return true;
+    this.phase(when, `Steady state ${when}${hypothesis.title ? `: ${hypothesis.title}` : ''}`);
+    const names: string[] = [];
+    let met = true;
+    for (const [index, probe] of hypothesis.probes.entries()) {
+      const record = this.record(await this.runProbeSpec(probe, when, `${when}-${index + 1}`, this.stopRun.signal));
+      names.push(record.name);
+      if (record.status !== 'succeeded') {
+        met = false;
+        if (record.status !== 'cancelled') this.deviations.push(`steady state ${when}: ${record.name} ${record.status}: ${record.error?.message ?? describeMisses(record)}`);
+      }
+    }
+    this.journal.hypothesis[when] = { met, probes: names };
+    return met;
+  }
+
+  /** Returns true when the method ran to its planned end (no abort, interrupt or error). */
+  private async runMethod(): Promise<boolean> {
+    const schedule = scheduleMethod(this.options.loaded.experiment.method);
+    this.phase('method', 'Method');
+    const method = new AbortController();
+    const stopMethod = (reason: unknown) => {
+      if (!method.signal.aborted) method.abort(reason);
+    };
+    const onStop = () => stopMethod(this.stopRun.signal.reason);
+    if (this.stopRun.signal.aborted) return false;
+    this.stopRun.signal.addEventListener('abort', onStop, { once: true });
+    const watchers = new AbortController();
+    this.methodStart = this.clock.now();
+    this.journal.methodStartedAt = this.clock.date().toISOString();
+    const watching = this.watch(watchers.signal, stopMethod);
+    try {
+      await Promise.all(schedule.map((item) => this.runScheduled(item, method.signal, stopMethod)));
+    } finally {
+      watchers.abort();
+      await watching;
+      this.stopRun.signal.removeEventListener('abort', onStop);
+    }
+    await this.undoAll();
+    return !method.signal.aborted;
+  }
+
+  private elapsed(): number {
+    return this.clock.now() - this.methodStart;
+  }
+
+  private async sleepUntil(offsetMs: number, signal: AbortSignal): Promise<void> {
+    const wait = offsetMs - this.elapsed();
+    if (wait > 0) await this.clock.sleep(wait, signal);
+    else if (signal.aborted) throw signal.reason;
+  }
+
+  private async runScheduled(item: ScheduledStep, signal: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+    try {
+      await this.sleepUntil(item.startMs, signal);
+      if (item.kind === 'fault') {
+        const fault = await this.applyFault(item, signal);
+        if (item.endMs !== undefined) {
+          await this.sleepUntil(item.endMs, signal);
+          await this.undoFault(fault);
+        }
+      } else if (item.kind === 'probe') {
+        const record = this.record(await this.runProbeSpec({ ...item.step, probe: item.ref, name: item.name }, 'method', item.key, signal));
+        if (record.status !== 'succeeded' && record.status !== 'cancelled') {
+          this.deviations.push(`method probe ${record.name} ${record.status}: ${record.error?.message ?? describeMisses(record)}`);
+        }
+      } else {
+        this.emit({ type: 'activity-start', key: item.key, phase: 'method', kind: 'action', name: item.name });
+        const { record, output } = await runAction(
+          this.env,
+          { key: item.key, phase: 'method', ref: item.ref, name: item.name, args: item.step.with, timeoutMs: item.step.timeout },
+          signal,
+        );
+        this.record(record);
+        if (output) this.outputs.set(item.id, output);
+        if (record.status === 'failed' || record.status === 'timeout') {
+          throw new FaultlineError('E_DRIVER', `action ${record.name} ${record.status}: ${record.error?.message}`, record.error?.hint ? { hint: record.error.hint } : {});
+        }
+      }
+      if (item.step.pauses?.after) await this.clock.sleep(item.step.pauses.after, signal);
+    } catch (error) {
+      if (signal.aborted) return; // cancelled by an abort, an interrupt or another step's failure
+      this.runError ??= error;
+      stopMethod(error);
+    }
+  }
+
+  private async applyFault(item: ScheduledStep, signal: AbortSignal): Promise<LiveFault> {
+    const { driver, ref, entry } = this.options.registry.resolveAction(item.ref);
+    const logs: string[] = [];
+    const startedAt = this.clock.date();
+    const started = this.clock.now();
+    this.emit({ type: 'activity-start', key: item.key, phase: 'method', kind: 'fault', name: item.name });
+    const activity: ActivityRecord = {
+      key: item.key,
+      phase: 'method',
+      kind: 'fault',
+      ref,
+      name: item.name,
+      startedAt: startedAt.toISOString(),
+      endedAt: startedAt.toISOString(),
+      durationMs: 0,
+      status: 'succeeded',
+    };
+    const finish = (error?: unknown) => {
+      activity.endedAt = this.clock.date().toISOString();
+      activity.durationMs = Math.round(this.clock.now() - started);
+      if (logs.length > 0) activity.logs = logs;
+      if (error !== undefined) {
+        activity.status = 'failed';
+        activity.error = toJournalError(error);
+      }
+      this.record(activity);
+    };
+    let args: unknown;
+    let prepared;
+    try {
+      const resolved = resolveStepReferences(item.step.with ?? {}, this.outputs, item.key);
+      activity.args = resolved;
+      args = parseArgs(entry.args, resolved, 'with');
+      prepared = await withDeadline((s) => entry.prepare(args, driverContext(this.env, driver, s, logs)), DEFAULT_ACTION_TIMEOUT_MS, signal, `preparing ${item.name}`);
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+    activity.targets = prepared.targets;
+    const ledgerId = `${this.env.runId}/${item.key}`;
+    const record: FaultRecord = {
+      key: item.key,
+      name: item.name,
+      ref,
+      ledgerId,
+      targets: prepared.targets,
+      undo: prepared.undo,
+      scheduledAtMs: item.startMs,
+      ...(item.endMs !== undefined ? { scheduledEndMs: item.endMs } : {}),
+      status: 'applying',
+    };
+    const intent: LedgerIntent = {
+      kind: 'intent',
+      id: ledgerId,
+      runId: this.env.runId,
+      experiment: this.options.loaded.file,
+      step: item.name,
+      action: ref,
+      targets: prepared.targets,
+      undo: prepared.undo,
+      at: startedAt.toISOString(),
+    };
+    // The promise: the undo is on disk before the fault is applied.
+    await this.ledger.append(redactSecrets(intent, this.options.loaded.secretValues));
+    this.journal.faults.push(record);
+    const applying = entry.apply(args, prepared, driverContext(this.env, driver, signal, logs));
+    const live: LiveFault = { record, applying };
+    this.live.push(live);
+    try {
+      const output = await withDeadline(() => applying, item.step.timeout ?? DEFAULT_ACTION_TIMEOUT_MS, signal, `fault ${item.name}`);
+      record.status = prepared.undo === null ? 'irreversible' : 'applied';
+      record.appliedAt = this.clock.date().toISOString();
+      record.appliedAtMs = Math.round(this.elapsed());
+      record.output = output;
+      activity.output = output;
+      this.outputs.set(item.id, output);
+      await this.ledger.append({ kind: 'applied', id: ledgerId, at: record.appliedAt });
+      finish();
+      this.emit({ type: 'fault', fault: record });
+      return live;
+    } catch (error) {
+      record.status = prepared.undo === null ? 'irreversible' : 'apply-failed';
+      record.error = toJournalError(error);
+      await this.ledger.append({ kind: 'apply-failed', id: ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) });
+      finish(error);
+      this.emit({ type: 'fault', fault: record });
+      throw new FaultlineError('E_DRIVER', `fault ${item.name} could not be applied: ${errorMessage(error)}`, {
+        cause: error,
+        hint: 'The run stops and undoes what it applied; a fault that did not take effect proves nothing.',
+      });
+    }
+  }
+
+  private undoFault(live: LiveFault): Promise<void> {
+    live.undoing ??= this.performUndo(live);
+    return live.undoing;
+  }
+
+  private async performUndo(live: LiveFault): Promise<void> {
+    const { record } = live;
+    // An apply that is still running could land after the undo and leave the fault behind.
+    await Promise.race([live.applying.catch(() => undefined), this.clock.sleep(APPLY_GRACE_MS)]);
+    if (record.undo === null) return;
+    if (this.options.keepFaults) {
+      record.status = 'kept';
+      this.emit({ type: 'fault', fault: record });
+      return;
+    }
+    const key = `undo-${record.key}`;
+    const name = `undo ${record.name}`;
+    this.emit({ type: 'activity-start', key, phase: 'undo', kind: 'undo', name });
+    const started = this.clock.now();
+    const startedAt = this.clock.date().toISOString();
+    const logs: string[] = [];
+    const activity: ActivityRecord = { key, phase: 'undo', kind: 'undo', ref: `${record.undo.driver}.${record.undo.op}`, name, startedAt, endedAt: startedAt, durationMs: 0, status: 'succeeded', targets: record.targets };
+    try {
+      await runUndo(this.env, record.undo, logs);
+      record.status = 'undone';
+      record.undoneAt = this.clock.date().toISOString();
+      record.undoneAtMs = Math.round(this.elapsed());
+      await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run' });
+    } catch (error) {
+      record.status = 'undo-failed';
+      record.error = toJournalError(error);
+      activity.status = 'failed';
+      activity.error = toJournalError(error);
+      this.incomplete.push(`${record.name}: ${errorMessage(error)}`);
+      await this.ledger.append({ kind: 'undo-failed', id: record.ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) }).catch(() => undefined);
+    }
+    activity.endedAt = this.clock.date().toISOString();
+    activity.durationMs = Math.round(this.clock.now() - started);
+    if (logs.length > 0) activity.logs = logs;
+    this.record(activity);
+    this.emit({ type: 'fault', fault: record });
+  }
+
+  /** Undoes every live fault, newest first. */
+  private async undoAll(): Promise<void> {
+    for (const live of [...this.live].reverse()) await this.undoFault(live);
+  }
+
+  /** Abort conditions and the continuous steady state, while the method runs. */
+  private async watch(stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+    const conditions = this.options.loaded.experiment.abort ?? [];
+    const continuous = this.options.loaded.experiment.hypothesis?.continuous;
+    const loops = conditions.map((condition, index) => this.watchAbortCondition(condition, index, stop, stopMethod));
+    if (continuous) loops.push(this.watchSteadyState(continuous.every, stop));
+    await Promise.all(loops);
+  }
+
+  private async watchAbortCondition(condition: AbortSpec, index: number, stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+    let consecutive = 0;
+    let checks = 0;
+    const name = condition.name ?? `abort condition ${index + 1}`;
+    // Bounded by the method: `stop` aborts when it ends, which ends the sleep below.
+    while (!stop.aborted) {
+      try {
+        await this.clock.sleep(condition.every, stop);
+      } catch {
+        return;
+      }
+      if (!this.live.some((l) => l.record.status === 'applied' || l.record.status === 'applying')) continue;
+      checks += 1;
+      const record = await this.runProbeSpec({ ...condition, name }, 'abort-check', `abort-${index + 1}-${checks}`, stop);
+      if (record.status === 'cancelled') return;
+      if (record.status === 'succeeded') {
+        consecutive = 0;
+        continue;
+      }
+      consecutive += 1;
+      this.record(record);
+      if (consecutive >= condition.failures) {
+        this.aborted = true;
+        const reason = `${name} tripped after ${consecutive} consecutive miss(es): ${record.error?.message ?? describeMisses(record)}`;
+        this.journal.abort = { condition: name, at: this.clock.date().toISOString(), misses: record.misses ?? [] };
+        this.emit({ type: 'abort', condition: name, reason });
+        stopMethod(new FaultlineError('E_INTERNAL', reason, { exit: 'aborted' }));
+        // Undo at once rather than when the method's tasks have wound down.
+        await this.undoAll();
+        return;
+      }
+    }
+  }
+
+  private async watchSteadyState(every: number, stop: AbortSignal): Promise<void> {
+    const probes = this.options.loaded.experiment.hypothesis?.probes ?? [];
+    const during = (this.journal.hypothesis.during = { checks: 0, misses: 0 });
+    while (!stop.aborted) {
+      try {
+        await this.clock.sleep(every, stop);
+      } catch {
+        return;
+      }
+      for (const [index, probe] of probes.entries()) {
+        const record = await this.runProbeSpec({ ...probe, until: undefined }, 'during', `during-${during.checks + 1}-${index + 1}`, stop);
+        if (record.status === 'cancelled') return;
+        during.checks += 1;
+        this.record(record);
+        if (record.status !== 'succeeded') {
+          during.misses += 1;
+          this.deviations.push(`steady state during the method: ${record.name} ${record.status}: ${record.error?.message ?? describeMisses(record)}`);
+        }
+      }
+    }
+  }
+
+  private shouldRollBack(beforeMet: boolean): boolean {
+    switch (this.rollbackStrategy()) {
+      case 'never':
+        return false;
+      case 'always':
+        return true;
+      case 'deviated':
+        return this.deviations.length > 0 && beforeMet;
+      default:
+        // As Chaos Toolkit: roll back unless the system was not in its steady state to begin with.
+        return beforeMet;
+    }
+  }
+
+  private async runRollbacks(beforeMet: boolean): Promise<void> {
+    const rollbacks = this.options.loaded.experiment.rollbacks ?? [];
+    if (rollbacks.length === 0 || !this.shouldRollBack(beforeMet)) return;
+    this.phase('rollback', 'Rollbacks');
+    for (const [index, action] of rollbacks.entries()) {
+      const key = `rollback-${index + 1}`;
+      const record = await this.runActivity(action, 'rollback', key, new AbortController().signal);
+      if (record.status !== 'succeeded') this.incomplete.push(`rollback ${record.name}: ${record.error?.message ?? record.status}`);
+    }
+  }
+
+  private async finish(started: number): Promise<void> {
+    const journal = this.journal;
+    journal.endedAt = this.clock.date().toISOString();
+    journal.durationMs = Math.round(this.clock.now() - started);
+    const runIds = new Set([this.env.runId]);
+    try {
+      await this.ledger.close();
+      journal.ledger = (await this.ledger.entries()).filter((e) => runIds.has(e.intent.runId));
+      await this.ledger.compact();
+    } catch (error) {
+      this.incomplete.push(`ledger: ${errorMessage(error)}`);
+    }
+    const [status, reason] = this.verdict();
+    journal.status = status;
+    journal.reason = reason;
+    if (this.runError !== undefined) journal.error = toJournalError(this.runError);
+  }
+
+  private verdict(): [RunStatus, string] {
+    if (this.incomplete.length > 0) return ['rollback-incomplete', `not everything was undone: ${this.incomplete.join('; ')}. Run \`faultline recover\`.`];
+    if (this.interrupted) return ['interrupted', 'interrupted; faults were undone'];
+    if (this.runError !== undefined) return ['failed', errorMessage(this.runError)];
+    if (this.aborted) return ['aborted', `aborted: ${this.journal.abort?.condition ?? 'abort condition'} tripped; faults were undone`];
+    if (this.deviations.length > 0) return ['deviated', this.deviations.join('; ')];
+    const kept = this.journal.faults.filter((f) => f.status === 'kept').length;
+    return ['passed', kept > 0 ? `the steady state held; ${kept} fault(s) kept in place (--keep-faults): run \`faultline recover\`` : 'the steady state held'];
+  }
+}
+
+export function describeMisses(record: ActivityRecord): string {
+  return record.misses?.map((m) => m.message).join('; ') || record.status;
+}
+
+export async function runExperiment(options: RunOptions): Promise<Journal> {
+  return new ExperimentRun(options).run();
+}
+

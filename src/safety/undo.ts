@@ -1,0 +1,53 @@
+// Undoing one ledger entry: shared by the engine at the end of a fault and by `faultline recover`
+// in a new process, so both follow the same path and the same retry rules.
+import type { DriverRegistry } from '../drivers/registry.js';
+import type { DriverContext, UndoSpec } from '../drivers/types.js';
+import type { Clock } from '../engine/clock.js';
+import { parseArgs, withDeadline } from '../engine/activity.js';
+import { FaultlineError, errorMessage } from '../engine/errors.js';
+
+export const UNDO_TIMEOUT_MS = 30_000;
+export const UNDO_ATTEMPTS = 3;
+
+export interface UndoEnvironment {
+  registry: DriverRegistry;
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  runId: string;
+  clock: Clock;
+  targets: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * Runs an undo, retrying a transient failure a few times. It deliberately takes no abort signal from
+ * the run: an interrupted run must still undo its faults.
+ */
+export async function runUndo(env: UndoEnvironment, undo: UndoSpec, logs: string[] = []): Promise<void> {
+  const definition = env.registry.resolveUndo(undo.driver, undo.op);
+  const args = parseArgs(definition.args, undo.args, 'undo.args');
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
+    try {
+      await withDeadline(
+        (signal) => {
+          const context: DriverContext = { cwd: env.cwd, env: env.env, signal, target: env.targets.get(undo.driver), runId: env.runId, log: (m) => logs.push(m) };
+          return definition.run(args, context);
+        },
+        UNDO_TIMEOUT_MS,
+        undefined,
+        `undo ${undo.driver}.${undo.op}`,
+      );
+      return;
+    } catch (error) {
+      lastError = error;
+      logs.push(`undo attempt ${attempt} failed: ${errorMessage(error)}`);
+      if (error instanceof FaultlineError && error.code === 'E_INPUT') break;
+      if (attempt < UNDO_ATTEMPTS) await env.clock.sleep(250 * 2 ** (attempt - 1));
+    }
+  }
+  throw new FaultlineError('E_DRIVER', `undo ${undo.driver}.${undo.op} failed: ${errorMessage(lastError)}`, {
+    cause: lastError,
+    exit: 'rollbackIncomplete',
+    hint: 'The fault may still be in effect. Fix the cause, then run `faultline recover` to undo it.',
+  });
+}

@@ -1,0 +1,1 @@
+export const FAULTLINE_VERSION = '0.1.0';
