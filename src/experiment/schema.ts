@@ -97,7 +97,7 @@ export const stepSchema = z
     ...common,
     at: durationSchema.default(0).meta({ description: 'Start offset from the beginning of the method.' }),
     duration: durationSchema.optional().meta({ description: 'How long a fault stays before its undo; default: until the method ends.' }),
-    repeat: repeatSchema.optional(),
+    repeat: repeatSchema.optional().meta({ description: 'Run again at an interval: a probe sampling during a fault, a fault applied in bursts.' }),
     expect: expectSchema.optional(),
     until: untilSchema.optional(),
   })
@@ -112,9 +112,7 @@ export const stepSchema = z
     }
     const kind = kinds[0];
     if (kind !== 'fault') {
-      for (const key of ['duration', 'repeat'] as const) {
-        if (step[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to faults only` });
-      }
+      if (step.duration !== undefined) ctx.addIssue({ code: 'custom', path: ['duration'], message: 'duration applies to faults only' });
     }
     if (kind !== 'probe') {
       for (const key of ['expect', 'until'] as const) {
@@ -124,7 +122,7 @@ export const stepSchema = z
     if (step.repeat && step.duration !== undefined && step.duration >= step.repeat.every) {
       ctx.addIssue({ code: 'custom', path: ['duration'], message: 'a repeated fault must end before its next start: duration < repeat.every' });
     }
-    if (step.repeat && step.duration === undefined) {
+    if (kind === 'fault' && step.repeat && step.duration === undefined) {
       ctx.addIssue({ code: 'custom', path: ['duration'], message: 'a repeated fault needs a duration' });
     }
   });
