@@ -1,0 +1,67 @@
+// The command line as users meet it: help, exit codes, init, drivers, schema, and bad input handled
+// without a stack trace.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+
+describe('faultline CLI', () => {
+  it('documents the exit codes in --help', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '5 ', '130']) expect(result.stdout).toContain(`  ${code}`);
+    const runHelp = await runCli(['run', '--help']);
+    expect(runHelp.stdout).toMatch(/--dry-run/);
+    expect(runHelp.stdout).toMatch(/rollback incomplete/);
+  });
+
+  it('treats a usage mistake as invalid input', async () => {
+    const result = await runCli(['run']);
+    expect(result.code).toBe(2);
+    const typo = await runCli(['rnu']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/did you mean run/i);
+  });
+
+  it('writes a starter experiment that validates, and refuses to overwrite it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-init-'));
+    expect((await runCli(['init', 'exp.yaml'], { cwd: dir })).code).toBe(0);
+    const validate = await runCli(['validate', 'exp.yaml'], { cwd: dir });
+    expect(validate.stderr).toBe('');
+    expect(validate.code).toBe(0);
+    const again = await runCli(['init', 'exp.yaml'], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it('lists drivers with their arguments', async () => {
+    const result = await runCli(['drivers']);
+    expect(result.code).toBe(0);
+    for (const ref of ['http.request', 'tcp.connect', 'command.run', 'process.kill', 'process.stop']) expect(result.stdout).toContain(ref);
+    const json = JSON.parse((await runCli(['drivers', 'process', '--json'])).stdout);
+    const stop = json[0].actions.find((a: { ref: string }) => a.ref === 'process.stop');
+    expect(stop.reversible).toBe(true);
+    expect(stop.arguments.map((a: { name: string }) => a.name)).toContain('pidfile');
+  });
+
+  it('reports bad input with file, line and column, exit 2, and no stack trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-bad-'));
+    await writeFile(join(dir, 'bad.yaml'), 'version: 1\ntitle: x\nmethod:\n  - fault: process.stpo\n    with: { pid: 1 }\n');
+    const result = await runCli(['run', join(dir, 'bad.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/bad\.yaml:4:\d+/);
+    expect(result.stderr).toMatch(/process\.stop/);
+    expect(result.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+  });
+
+  it('reports a missing file and a directory clearly', async () => {
+    const missing = await runCli(['validate', '/nonexistent/exp.yaml']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/exp\.yaml/);
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-empty-'));
+    const empty = await runCli(['run', dir]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/no experiment files/);
+  });
+});

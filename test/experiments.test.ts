@@ -1,0 +1,28 @@
+// Every example users copy must validate, and the committed JSON Schema must match the code.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, REPO_ROOT } from './support/cli.js';
+
+describe('experiments/', () => {
+  it('every example validates', async () => {
+    const files = (await readdir(join(REPO_ROOT, 'experiments'))).filter((f) => /\.(ya?ml|json)$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    const result = await runCli(['validate', 'experiments']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    for (const file of files) expect(result.stdout).toContain(file);
+  });
+
+  it('every example carries the schema modeline', async () => {
+    for (const file of (await readdir(join(REPO_ROOT, 'experiments'))).filter((f) => /\.ya?ml$/.test(f))) {
+      expect(await readFile(join(REPO_ROOT, 'experiments', file), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/schema\/experiment\.schema\.json/);
+    }
+  });
+
+  it('schema/experiment.schema.json is what `faultline schema` prints', async () => {
+    const result = await runCli(['schema']);
+    const committed = await readFile(join(REPO_ROOT, 'schema', 'experiment.schema.json'), 'utf8');
+    expect(JSON.parse(committed)).toEqual(JSON.parse(result.stdout));
+  });
+});
