@@ -3,6 +3,7 @@
 // process group, so a timeout or an abort can end everything they started.
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../engine/duration.js';
@@ -135,8 +136,7 @@ export async function runCommand(args: CommandArgs, ctx: DriverContext): Promise
       const afterGrace = setTimeout(() => {
         // A background process still holds our pipes. Keep draining them so its writes never fail with
         // EPIPE (which would kill it), but stop them holding faultline's event loop open.
-        child.stdout.unref?.();
-        child.stderr.unref?.();
+        for (const pipe of [child.stdout, child.stderr]) (pipe as Partial<Socket>).unref?.();
         settle({ code, signal });
       }, PIPE_CLOSE_GRACE_MS);
       child.once('close', () => {
