@@ -1,0 +1,144 @@
+// The faultline command line: a thin layer over the library. It parses flags, calls the core, prints,
+// and turns outcomes into exit codes. Nothing below src/cli prints or exits.
+import { Command, CommanderError, Option } from 'commander';
+import { createDefaultRegistry } from '../drivers/builtin.js';
+import type { DriverRegistry } from '../drivers/registry.js';
+import { ExitCode } from '../engine/errors.js';
+import { experimentJsonSchema } from '../experiment/schema.js';
+import { loadExperiment } from '../experiment/load.js';
+import { FAULTLINE_VERSION } from '../version.js';
+import { driversCommand } from './drivers.js';
+import { reportError, worstExitCode } from './errors.js';
+import { initCommand } from './init.js';
+import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
+import { printPlan } from './plan.js';
+import { recoverCommand } from './recover.js';
+import { collectVars, expandExperimentPaths, runCommand } from './run.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    passed: the steady state held (and every verdict passed)
+  1    deviated: a steady-state probe or a method probe missed its tolerance
+  2    invalid input: the experiment file or the flags are wrong
+  3    aborted: an abort condition tripped; faults were undone
+  4    run error: a fault, action, setup step or preflight failed, or --timeout passed
+  5    rollback incomplete: an undo or rollback failed; run \`faultline recover\`
+  130  interrupted: SIGINT/SIGTERM; a second signal exits at once, leaving the ledger for \`faultline recover\``;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (code: number) => void): Command {
+  const program = new Command('faultline')
+    .description('Run chaos experiments against real systems and report whether timeouts, retries, failover and self-healing held.')
+    .version(FAULTLINE_VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const varOptions = (command: Command) =>
+    command
+      .option('--var <key=value>', 'set a variable (dotted keys for nested ones: demo.without=timeouts); repeatable', collect)
+      .option('--var-file <file>', 'read variables from a YAML or JSON file; repeatable', collect);
+
+  varOptions(
+    program
+      .command('run')
+      .description('run an experiment file, or every experiment in a folder one after another')
+      .argument('<paths...>', 'experiment files or folders'),
+  )
+    .option('--journal <path>', 'write the journal here (a .json file; a folder when running several)')
+    .option('--ledger-dir <dir>', 'where the fault ledger lives (default: settings.ledgerDir or .faultline)')
+    .addOption(new Option('--rollback-strategy <strategy>', 'when declared rollbacks run').choices(['default', 'always', 'never', 'deviated']))
+    .option('--timeout <duration>', 'bound on the whole run (faults are still undone), e.g. 5m')
+    .option('--keep-faults', 'do not undo faults at the end (they stay in the ledger for `faultline recover`)')
+    .option('--force', 'start even though the ledger still holds applied faults')
+    .option('--dry-run', 'resolve and print the plan without any mutating call')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (paths: string[], flags) => setExitCode(await runCommand(paths, flags, io, registry)));
+
+  varOptions(
+    program
+      .command('validate')
+      .description('check experiment files against the schema and the drivers\' arguments; every problem at once')
+      .argument('<paths...>', 'experiment files or folders'),
+  ).action(async (paths: string[], flags) => {
+    const files = await expandExperimentPaths(paths, io.cwd);
+    const vars = await collectVars(flags, io.cwd);
+    const c = colorsFor(io.stdout, io.env);
+    const codes: number[] = [];
+    for (const file of files) {
+      try {
+        const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
+        writeLine(io.stdout, `${c.green('✔')} ${file}: ${loaded.experiment.title}`);
+        codes.push(ExitCode.passed);
+      } catch (error) {
+        codes.push(reportError(error, io));
+      }
+    }
+    setExitCode(worstExitCode(codes));
+  });
+
+  varOptions(
+    program
+      .command('plan')
+      .description('print the resolved timeline and the targets each fault would hit; makes no mutating call')
+      .argument('<file>', 'experiment file'),
+  )
+    .option('--json', 'print the plan as JSON')
+    .action(async (file: string, flags) => {
+      const [path] = await expandExperimentPaths([file], io.cwd);
+      const vars = await collectVars(flags, io.cwd);
+      const loaded = await loadExperiment(path!, { cwd: io.cwd, env: io.env, vars, registry });
+      await printPlan(loaded, registry, io, { json: Boolean(flags.json) });
+    });
+
+  program
+    .command('recover')
+    .description('undo every fault the ledger still holds as applied (after a crash or kill -9)')
+    .option('--ledger-dir <dir>', 'where the fault ledger lives', '.faultline')
+    .option('--dry-run', 'list what would be undone')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags) => setExitCode(await recoverCommand(flags, io, registry)));
+
+  program
+    .command('init')
+    .description('write a commented starter experiment')
+    .argument('[path]', 'where to write it', 'experiment.yaml')
+    .option('--force', 'overwrite an existing file')
+    .action(async (path: string, flags) => setExitCode(await initCommand(path, flags, io)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of experiment files (for editors and CI)')
+    .action(() => writeLine(io.stdout, JSON.stringify(experimentJsonSchema(), null, 2)));
+
+  program
+    .command('drivers')
+    .description('list every driver with its actions, probes and their arguments')
+    .argument('[driver]', 'only this driver')
+    .option('--json', 'print the catalog as JSON')
+    .action((name: string | undefined, flags) => setExitCode(driversCommand(name, flags, io, registry)));
+
+  return program;
+}
+
+export async function main(argv: string[], io: CliIo = processIo(), registry: DriverRegistry = createDefaultRegistry()): Promise<number> {
+  let exitCode: number = ExitCode.passed;
+  const program = buildProgram(io, registry, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; a usage mistake is invalid input.
+      return error.exitCode === 0 ? ExitCode.passed : ExitCode.invalidInput;
+    }
+    return reportError(error, io);
+  }
+}

@@ -1,0 +1,40 @@
+// `faultline plan` (and `run --dry-run`): print the resolved timeline and targets. No mutating call.
+import type { DriverRegistry } from '../drivers/registry.js';
+import { formatDuration } from '../engine/duration.js';
+import { planExperiment } from '../engine/plan.js';
+import type { LoadedExperiment } from '../experiment/load.js';
+import { renderTable } from '../report/terminal.js';
+import { colorsFor, writeLine, type CliIo } from './io.js';
+
+export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
+  const plan = await planExperiment(loaded, registry, { cwd: io.cwd, env: io.env });
+  if (options.json) {
+    writeLine(io.stdout, JSON.stringify(plan, null, 2));
+    return;
+  }
+  const c = colorsFor(io.stdout, io.env);
+  const out = (text = '') => writeLine(io.stdout, text);
+  out(c.bold(`${options.dryRun ? 'Dry run' : 'Plan'}: ${plan.title}`) + c.dim(` (${plan.file})`));
+  if (plan.setup.length) out(`setup: ${plan.setup.join(' → ')}`);
+  if (plan.hypothesis.length) {
+    out(`steady state (before and after): ${plan.hypothesis.join(', ')}${plan.continuousEveryMs ? `; also every ${formatDuration(plan.continuousEveryMs)} during the method` : ''}`);
+  }
+  out(`method: ${formatDuration(plan.methodLengthMs)}`);
+  out(
+    renderTable(
+      ['at', 'until', 'kind', 'step', 'targets', 'undo'],
+      plan.steps.map((s) => [
+        `+${formatDuration(s.startMs)}`,
+        s.kind === 'fault' ? (s.endMs === undefined ? 'end' : `+${formatDuration(s.endMs)}`) : '',
+        s.kind,
+        `${s.name}${s.name.includes(s.ref) ? '' : ` [${s.ref}]`}`,
+        s.targets.join(', ') || (s.kind === 'probe' ? '' : s.note ?? '-'),
+        s.kind === 'fault' ? (s.undo ?? 'none (recorded)') : '',
+      ]),
+    ),
+  );
+  if (plan.abort.length) out(`abort when: ${plan.abort.join(', ')}`);
+  if (plan.rollbacks.length) out(`rollbacks: ${plan.rollbacks.join(' → ')}`);
+  if (plan.teardown.length) out(`teardown: ${plan.teardown.join(' → ')}`);
+  out(c.dim('No change was made: planning resolves targets without touching them.'));
+}

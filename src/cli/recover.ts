@@ -1,0 +1,29 @@
+// `faultline recover`: undo what the ledger still holds after a run was killed.
+import { resolve } from 'node:path';
+import type { DriverRegistry } from '../drivers/registry.js';
+import { ExitCode } from '../engine/errors.js';
+import { DEFAULT_LEDGER_DIR } from '../engine/run.js';
+import { recover } from '../safety/recover.js';
+import { colorsFor, writeLine, type CliIo } from './io.js';
+
+export async function recoverCommand(flags: { ledgerDir?: string; dryRun?: boolean; json?: boolean }, io: CliIo, registry: DriverRegistry): Promise<number> {
+  const report = await recover({
+    ledgerDir: resolve(io.cwd, flags.ledgerDir ?? DEFAULT_LEDGER_DIR),
+    registry,
+    cwd: io.cwd,
+    env: io.env,
+    dryRun: Boolean(flags.dryRun),
+  });
+  if (flags.json) {
+    writeLine(io.stdout, JSON.stringify(report, null, 2));
+  } else {
+    const c = colorsFor(io.stdout, io.env);
+    if (report.entries.length === 0) writeLine(io.stdout, c.green(`✔ nothing to recover: the ledger ${report.ledger} holds no applied fault`));
+    for (const entry of report.entries) {
+      const mark = entry.result === 'undone' ? c.green('✔ undone') : entry.result === 'would-undo' ? c.yellow('• would undo') : c.red('✖ failed');
+      writeLine(io.stdout, `${mark} ${entry.action} on ${entry.targets.join(', ') || '?'} via ${entry.undo}${entry.error ? `: ${entry.error}` : ''}`);
+    }
+  }
+  if (flags.dryRun) return ExitCode.passed;
+  return report.clean ? ExitCode.passed : ExitCode.rollbackIncomplete;
+}
