@@ -1,0 +1,186 @@
+// The test environment as a library: up, status and down for Toxiproxy, Docker and the
+// Kubernetes control plane, shared by `npm run testenv` and the vitest global setup.
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTestEnv, writeTestEnv, type TestEnvSettings } from './envfile.js';
+import { envFilePath, stateDir } from './layout.js';
+import { TestEnvError, isAlive, sleep } from './processes.js';
+import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.js';
+import { downDocker, findDockerEngine, upDocker } from './docker.js';
+import { upImages } from './images.js';
+import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
+
+export { loadTestEnv, type TestEnvSettings } from './envfile.js';
+export { TestEnvError } from './processes.js';
+export { TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
+
+export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export const PINNED_VERSIONS = {
+  toxiproxy: `v${TOXIPROXY_VERSION}`,
+  kubernetes: `v${KUBERNETES_VERSION}`,
+  kwok: `v${KWOK_VERSION}`,
+} as const;
+
+/**
+ * Which parts to bring up, from FAULTLINE_TESTENV: unset or "all" for everything, "none" for
+ * nothing, or a comma-separated list such as "toxiproxy,docker".
+ */
+export function selectedComponents(value: string | undefined): Component[] {
+  const text = (value ?? 'all').trim().toLowerCase();
+  if (text === '' || text === 'all') return [...COMPONENTS];
+  if (text === 'none') return [];
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(COMPONENTS as readonly string[]).includes(name));
+  if (unknown.length) {
+    throw new TestEnvError(`FAULTLINE_TESTENV names unknown parts: ${unknown.join(', ')}; known: ${COMPONENTS.join(', ')}, or all, none`);
+  }
+  return COMPONENTS.filter((name) => names.includes(name));
+}
+
+export interface UpOptions {
+  components?: Component[];
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Only one `up` at a time per checkout: a second one (vitest's global setup while a developer
+ * runs `up`, say) waits for the first, then finds everything running.
+ */
+async function withUpLock<T>(env: NodeJS.ProcessEnv, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
+  const lock = join(stateDir(env), 'up.lock');
+  mkdirSync(stateDir(env), { recursive: true });
+  const waitLimitMs = 90 * 60_000;
+  const deadline = Date.now() + waitLimitMs;
+  let announced = false;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8').trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        rmSync(lock, { force: true }); // Left by an `up` that died.
+        continue;
+      }
+      if (Date.now() > deadline || attempt > waitLimitMs / 1_000) {
+        throw new TestEnvError(`another testenv up (pid ${holder}) still holds ${lock} after ${waitLimitMs / 60_000} minutes`);
+      }
+      if (!announced) log(`waiting for another testenv up (pid ${holder}) to finish`);
+      announced = true;
+      await sleep(1_000);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+export interface UpResult {
+  settings: TestEnvSettings;
+  envFile: string;
+  seconds: number;
+}
+
+/** Brings the selected parts up (reusing what answers) and writes .testenv/env. */
+export async function up(options: UpOptions = {}): Promise<UpResult> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  const components = options.components ?? selectedComponents(env.FAULTLINE_TESTENV);
+  const started = Date.now();
+  return withUpLock(env, log, async () => {
+    // Settings of parts not brought up this time are kept: requireX() checks they still answer.
+    const settings: TestEnvSettings = { ...loadTestEnv(env) };
+    if (components.includes('toxiproxy')) {
+      const toxiproxy = await upToxiproxy(log, env);
+      Object.assign(settings, { TOXIPROXY_URL: toxiproxy.url, TOXIPROXY_VERSION: toxiproxy.version });
+    }
+    if (components.includes('docker')) {
+      const docker = await upDocker(log, env);
+      const images = await upImages(docker.dockerHost, log, env);
+      Object.assign(settings, {
+        DOCKER_HOST: docker.dockerHost,
+        DOCKER_VERSION: docker.version,
+        FAULTLINE_TEST_BUSYBOX_IMAGE: images.busybox,
+        FAULTLINE_TEST_NODE_IMAGE: images.node,
+      });
+    }
+    if (components.includes('kubernetes')) {
+      const kubernetes = await upKubernetes(log, env);
+      Object.assign(settings, {
+        KUBECONFIG: kubernetes.kubeconfig,
+        KUBE_CONTEXT: kubernetes.context,
+        KUBE_SERVER: kubernetes.server,
+        KUBE_AUDIT_LOG: kubernetes.auditLog,
+        KUBE_VERSION: kubernetes.version,
+        KUBE_NODES: kubernetes.nodes.join(','),
+      });
+    }
+    settings.FAULTLINE_TESTENV_COMPONENTS = [
+      ...new Set([...(settings.FAULTLINE_TESTENV_COMPONENTS ?? '').split(',').filter(Boolean), ...components]),
+    ].join(',');
+    const envFile = writeTestEnv(settings, env);
+    return { settings, envFile, seconds: (Date.now() - started) / 1_000 };
+  });
+}
+
+export interface ComponentStatus {
+  component: Component;
+  healthy: boolean;
+  version?: string;
+  detail: string;
+}
+
+export async function status(env: NodeJS.ProcessEnv = process.env): Promise<ComponentStatus[]> {
+  const settings = loadTestEnv(env);
+  const results: ComponentStatus[] = [];
+
+  const url = settings.TOXIPROXY_URL ?? toxiproxyUrl(env);
+  const toxiproxy = await toxiproxyVersion(url);
+  results.push({ component: 'toxiproxy', healthy: !!toxiproxy, version: toxiproxy, detail: toxiproxy ? url : `nothing answers on ${url}` });
+
+  const docker = await findDockerEngine(settings.DOCKER_HOST ? { ...env, DOCKER_HOST: settings.DOCKER_HOST } : env);
+  results.push({
+    component: 'docker',
+    healthy: !!docker,
+    version: docker?.version,
+    detail: docker ? docker.dockerHost : 'no Docker engine answers on DOCKER_HOST, /var/run/docker.sock or .testenv/docker',
+  });
+
+  const kubernetes = await kubernetesStatus(env);
+  results.push({
+    component: 'kubernetes',
+    healthy: kubernetes.healthy,
+    version: kubernetes.version,
+    detail: kubernetes.healthy
+      ? `context ${KUBE_CONTEXT}, etcd ${kubernetes.etcdVersion}, ${kubernetes.readyNodes} Ready nodes (kwok v${KWOK_VERSION})`
+      : kubernetes.problems.join('; '),
+  });
+  return results;
+}
+
+export interface DownResult {
+  stopped: string[];
+  removed: string[];
+}
+
+/** Stops what `up` started, removes faultline.test=true Docker objects, forgets .testenv/env. */
+export async function down(env: NodeJS.ProcessEnv = process.env): Promise<DownResult> {
+  const stopped: string[] = [];
+  const removed: string[] = [];
+  const settings = loadTestEnv(env);
+  stopped.push(...(await downKubernetes(env)));
+  const docker = await downDocker(settings.DOCKER_HOST ? { ...env, DOCKER_HOST: settings.DOCKER_HOST } : env);
+  removed.push(...docker.removed);
+  if (docker.stopped) stopped.push('dockerd');
+  if (await downToxiproxy(env)) stopped.push('toxiproxy');
+  rmSync(envFilePath(env), { force: true });
+  return { stopped, removed };
+}

@@ -1,0 +1,81 @@
+// Toxiproxy for the tests: the real server at a pinned version, built with `go install`
+// into the versioned cache, listening on loopback. Reuses a server that already answers.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { componentCacheDir, logPath } from './layout.js';
+import { buildEnvForGo, requireGo } from './golang.js';
+import { TestEnvError, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+
+export const TOXIPROXY_VERSION = '2.12.0';
+const DAEMON = 'toxiproxy';
+
+export interface ToxiproxyResult {
+  url: string;
+  version: string;
+  startedByUs: boolean;
+}
+
+export function toxiproxyUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const port = env.FAULTLINE_TOXIPROXY_PORT ?? '8474';
+  return `http://127.0.0.1:${port}`;
+}
+
+/** The version a Toxiproxy server at `url` reports, or undefined if none answers. */
+export async function toxiproxyVersion(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(2_000) });
+    if (!response.ok) return undefined;
+    const body = (await response.text()).trim();
+    // v2 answers with JSON ({"version": "..."}); older servers answer with the bare version.
+    try {
+      return String((JSON.parse(body) as { version?: unknown }).version ?? body);
+    } catch {
+      return body;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureToxiproxyBinary(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+  const binDir = join(componentCacheDir('toxiproxy', TOXIPROXY_VERSION, env), 'bin');
+  const binary = join(binDir, 'server');
+  if (existsSync(binary)) return binary;
+  await requireGo(env);
+  const logFile = logPath('toxiproxy-build', env);
+  log(`building toxiproxy v${TOXIPROXY_VERSION} with go install (about 2 minutes cold; log: ${logFile})`);
+  await runLoggedStep(
+    `go install toxiproxy v${TOXIPROXY_VERSION}`,
+    'go',
+    [
+      'install',
+      `-ldflags=-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION}`,
+      `github.com/Shopify/toxiproxy/v2/cmd/server@v${TOXIPROXY_VERSION}`,
+    ],
+    { logFile, env: { ...buildEnvForGo(env), GOBIN: binDir }, timeoutMs: 20 * 60_000 },
+  );
+  if (!existsSync(binary)) throw new TestEnvError(`go install finished but ${binary} is missing`, logFile);
+  return binary;
+}
+
+export async function upToxiproxy(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<ToxiproxyResult> {
+  const url = toxiproxyUrl(env);
+  const answering = await toxiproxyVersion(url);
+  if (answering) {
+    return { url, version: answering, startedByUs: runningDaemonPid(DAEMON, env) !== undefined };
+  }
+  const binary = await ensureToxiproxyBinary(log, env);
+  const port = new URL(url).port;
+  const { pid, logFile } = startDaemon({ name: DAEMON, program: binary, args: ['-host', '127.0.0.1', '-port', port] }, env);
+  const version = await waitFor('toxiproxy to answer on ' + url, () => toxiproxyVersion(url), {
+    timeoutMs: 20_000,
+    logFile,
+    stillAlive: () => runningDaemonPid(DAEMON, env) === pid,
+  });
+  log(`toxiproxy v${version} started on ${url}`);
+  return { url, version, startedByUs: true };
+}
+
+export async function downToxiproxy(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  return stopDaemon(DAEMON, 10_000, env);
+}
