@@ -1,2 +1,37 @@
-// Placeholder until the test environment lands (testenv/): nothing to bring up yet.
-export default async function setup(): Promise<void> {}
+// vitest global setup: brings the test environment up with the same code as
+// `npm run testenv -- up` (warm, that takes seconds), limited to the parts FAULTLINE_TESTENV
+// names (all by default; "none", or a list like "toxiproxy,docker"). Under CI=true it builds
+// whatever is missing and fails if a part cannot come up. Locally it never starts a long
+// build: a part not built yet is left out (its tests skip, saying why) until
+// `npm run testenv -- up` has been run once. Servers stay up for the next run;
+// `npm run testenv -- down` stops them.
+import { NotBuiltError, selectedComponents, up } from '../testenv/index.js';
+
+function log(line: string): void {
+  process.stderr.write(`testenv: ${line}\n`);
+}
+
+export default async function setup(): Promise<void> {
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  const components = selectedComponents(process.env.FAULTLINE_TESTENV);
+  if (components.length === 0) {
+    log('FAULTLINE_TESTENV=none: no test servers brought up; tests that need one skip');
+    return;
+  }
+  if (ci) {
+    const result = await up({ components, log });
+    log(`${components.join(', ')} up in ${result.seconds.toFixed(1)} s`);
+    return;
+  }
+  // One part at a time, so a part that cannot come up leaves the others usable.
+  for (const component of components) {
+    try {
+      const result = await up({ components: [component], log, allowBuilds: false });
+      log(`${component} up in ${result.seconds.toFixed(1)} s`);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log(`${component} left out: ${reason}`);
+      if (!(error instanceof NotBuiltError)) log('tests that need it will skip; FAULTLINE_TESTENV=none skips this step');
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, logPath, stateDir, TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
-import { TestEnvError, hasProgram, runCommand, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { NotBuiltError, TestEnvError, type UpContext, hasProgram, runCommand, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 
 const DAEMON = 'dockerd';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -63,8 +63,9 @@ export async function dockerEngineVersion(dockerHost: string): Promise<string | 
   }
 }
 
-async function ensureDockerdInstalled(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
+async function ensureDockerdInstalled({ log, env, allowBuilds }: UpContext): Promise<void> {
   if ((await hasProgram('dockerd')) && (await hasProgram('docker'))) return;
+  if (!allowBuilds) throw new NotBuiltError("Debian's docker.io (dockerd)");
   const logFile = logPath('docker-install', env);
   log(`installing Debian's docker.io (log: ${logFile})`);
   const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -76,8 +77,9 @@ async function ensureDockerdInstalled(log: (line: string) => void, env: NodeJS.P
   });
 }
 
-async function startOwnDockerd(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<DockerResult> {
-  await ensureDockerdInstalled(log, env);
+async function startOwnDockerd(context: UpContext): Promise<DockerResult> {
+  const { log, env } = context;
+  await ensureDockerdInstalled(context);
   const dockerHost = ownDockerHost(env);
   const runDir = join(stateDir(env), 'docker');
   mkdirSync(runDir, { recursive: true });
@@ -128,8 +130,8 @@ export async function findDockerEngine(env: NodeJS.ProcessEnv = process.env): Pr
   return undefined;
 }
 
-export async function upDocker(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<DockerResult> {
-  return (await findDockerEngine(env)) ?? startOwnDockerd(log, env);
+export async function upDocker(context: UpContext): Promise<DockerResult> {
+  return (await findDockerEngine(context.env)) ?? startOwnDockerd(context);
 }
 
 /** Removes containers, networks and volumes labelled faultline.test=true from `dockerHost`. */

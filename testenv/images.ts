@@ -4,7 +4,7 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, logPath, TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
-import { TestEnvError, runCommand, runLoggedStep } from './processes.js';
+import { TestEnvError, runCommand, runLoggedStep, type UpContext } from './processes.js';
 
 export interface TestImages {
   busybox: string;
@@ -109,7 +109,7 @@ async function importRootfs(
 
 const IMAGE_LABEL = `LABEL ${TEST_LABEL_KEY}.image=${TEST_LABEL_VALUE}`;
 
-export async function upImages(dockerHost: string, log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<TestImages> {
+export async function upImages(dockerHost: string, { log, env }: UpContext): Promise<TestImages> {
   const busyboxVersion = await busyboxPackageVersion(env);
   const busyboxTag = `faultline-test/busybox:${asTag(busyboxVersion)}`;
   const nodeTag = `faultline-test/node:${process.versions.node}-busybox-${asTag(busyboxVersion)}`;

@@ -4,14 +4,14 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { loadTestEnv, writeTestEnv, type TestEnvSettings } from './envfile.js';
 import { envFilePath, stateDir } from './layout.js';
-import { TestEnvError, isAlive, sleep } from './processes.js';
+import { TestEnvError, isAlive, sleep, type UpContext } from './processes.js';
 import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.js';
 import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
-export { TestEnvError } from './processes.js';
+export { NotBuiltError, TestEnvError } from './processes.js';
 export { TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
 
 export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes'] as const;
@@ -43,6 +43,8 @@ export interface UpOptions {
   components?: Component[];
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** false: fail with NotBuiltError instead of running a long build or an install. Default true. */
+  allowBuilds?: boolean;
 }
 
 /**
@@ -94,17 +96,18 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const env = options.env ?? process.env;
   const log = options.log ?? (() => {});
   const components = options.components ?? selectedComponents(env.FAULTLINE_TESTENV);
+  const context: UpContext = { log, env, allowBuilds: options.allowBuilds ?? true };
   const started = Date.now();
   return withUpLock(env, log, async () => {
     // Settings of parts not brought up this time are kept: requireX() checks they still answer.
     const settings: TestEnvSettings = { ...loadTestEnv(env) };
     if (components.includes('toxiproxy')) {
-      const toxiproxy = await upToxiproxy(log, env);
+      const toxiproxy = await upToxiproxy(context);
       Object.assign(settings, { TOXIPROXY_URL: toxiproxy.url, TOXIPROXY_VERSION: toxiproxy.version });
     }
     if (components.includes('docker')) {
-      const docker = await upDocker(log, env);
-      const images = await upImages(docker.dockerHost, log, env);
+      const docker = await upDocker(context);
+      const images = await upImages(docker.dockerHost, context);
       Object.assign(settings, {
         DOCKER_HOST: docker.dockerHost,
         DOCKER_VERSION: docker.version,
@@ -113,7 +116,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       });
     }
     if (components.includes('kubernetes')) {
-      const kubernetes = await upKubernetes(log, env);
+      const kubernetes = await upKubernetes(context);
       Object.assign(settings, {
         KUBECONFIG: kubernetes.kubeconfig,
         KUBE_CONTEXT: kubernetes.context,

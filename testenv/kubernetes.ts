@@ -9,7 +9,9 @@ import { stringify as toYaml } from 'yaml';
 import { componentCacheDir, logPath, stateDir } from './layout.js';
 import { buildEnvForGo, requireGo } from './golang.js';
 import {
+  NotBuiltError,
   TestEnvError,
+  type UpContext,
   hasProgram,
   runCommand,
   runLoggedStep,
@@ -114,7 +116,7 @@ function versionLdflags(): string {
   return ['-s', '-w', ...sets].join(' ');
 }
 
-async function ensureControlPlaneBinaries(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<Omit<KubernetesBinaries, 'kwok'>> {
+async function ensureControlPlaneBinaries({ log, env, allowBuilds }: UpContext): Promise<Omit<KubernetesBinaries, 'kwok'>> {
   const folder = componentCacheDir('kubernetes', `v${KUBERNETES_VERSION}`, env);
   const binDir = join(folder, 'bin');
   const binaries = {
@@ -124,6 +126,7 @@ async function ensureControlPlaneBinaries(log: (line: string) => void, env: Node
     scheduler: join(binDir, 'kube-scheduler'),
   };
   if (Object.values(binaries).every((binary) => existsSync(binary))) return binaries;
+  if (!allowBuilds) throw new NotBuiltError(`Kubernetes v${KUBERNETES_VERSION}`);
 
   await requireGo(env);
   const logFile = logPath('kubernetes-build', env);
@@ -159,11 +162,12 @@ async function ensureControlPlaneBinaries(log: (line: string) => void, env: Node
   return binaries;
 }
 
-async function ensureKwok(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<{ binary: string; stages: string }> {
+async function ensureKwok({ log, env, allowBuilds }: UpContext): Promise<{ binary: string; stages: string }> {
   const folder = componentCacheDir('kwok', `v${KWOK_VERSION}`, env);
   const binary = join(folder, 'bin', 'kwok');
   const stages = join(folder, 'stages.yaml');
   if (existsSync(binary) && existsSync(stages)) return { binary, stages };
+  if (!allowBuilds) throw new NotBuiltError(`kwok v${KWOK_VERSION}`);
   await requireGo(env);
   const logFile = logPath('kwok-build', env);
   log(`building kwok v${KWOK_VERSION} with go install (log: ${logFile})`);
@@ -439,8 +443,9 @@ async function startAndWait(
   });
 }
 
-export async function upKubernetes(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<KubernetesResult> {
-  const binaries = { ...(await ensureControlPlaneBinaries(log, env)), ...(await ensureKwok(log, env)) };
+export async function upKubernetes(context: UpContext): Promise<KubernetesResult> {
+  const { env } = context;
+  const binaries = { ...(await ensureControlPlaneBinaries(context)), ...(await ensureKwok(context)) };
   const dir = kubeDir(env);
   mkdirSync(dir, { recursive: true });
   const pkiDir = await ensurePki(env);

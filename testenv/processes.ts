@@ -15,6 +15,21 @@ export class TestEnvError extends Error {
   }
 }
 
+/** A part needs a long build or an install, and the caller asked `up` not to do those. */
+export class NotBuiltError extends TestEnvError {
+  constructor(what: string) {
+    super(`${what} is not built yet; run \`npm run testenv -- up\` once to build it`);
+    this.name = 'NotBuiltError';
+  }
+}
+
+/** How an `up` runs: where it reports progress, and whether it may build and install. */
+export interface UpContext {
+  log: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  allowBuilds: boolean;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentCacheDir, logPath } from './layout.js';
 import { buildEnvForGo, requireGo } from './golang.js';
-import { TestEnvError, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { NotBuiltError, TestEnvError, runLoggedStep, type UpContext, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
 
 export const TOXIPROXY_VERSION = '2.12.0';
 const DAEMON = 'toxiproxy';
@@ -37,10 +37,11 @@ export async function toxiproxyVersion(url: string): Promise<string | undefined>
   }
 }
 
-async function ensureToxiproxyBinary(log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+async function ensureToxiproxyBinary({ log, env, allowBuilds }: UpContext): Promise<string> {
   const binDir = join(componentCacheDir('toxiproxy', TOXIPROXY_VERSION, env), 'bin');
   const binary = join(binDir, 'server');
   if (existsSync(binary)) return binary;
+  if (!allowBuilds) throw new NotBuiltError(`toxiproxy v${TOXIPROXY_VERSION}`);
   await requireGo(env);
   const logFile = logPath('toxiproxy-build', env);
   log(`building toxiproxy v${TOXIPROXY_VERSION} with go install (about 2 minutes cold; log: ${logFile})`);
@@ -58,13 +59,14 @@ async function ensureToxiproxyBinary(log: (line: string) => void, env: NodeJS.Pr
   return binary;
 }
 
-export async function upToxiproxy(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<ToxiproxyResult> {
+export async function upToxiproxy(context: UpContext): Promise<ToxiproxyResult> {
+  const { log, env } = context;
   const url = toxiproxyUrl(env);
   const answering = await toxiproxyVersion(url);
   if (answering) {
     return { url, version: answering, startedByUs: runningDaemonPid(DAEMON, env) !== undefined };
   }
-  const binary = await ensureToxiproxyBinary(log, env);
+  const binary = await ensureToxiproxyBinary(context);
   const port = new URL(url).port;
   const { pid, logFile } = startDaemon({ name: DAEMON, program: binary, args: ['-host', '127.0.0.1', '-port', port] }, env);
   const version = await waitFor('toxiproxy to answer on ' + url, () => toxiproxyVersion(url), {
