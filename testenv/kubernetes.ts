@@ -28,7 +28,21 @@ export const KUBE_CONTEXT = 'faultline-test';
 export const FAKE_NODE_NAMES = ['faultline-node-1', 'faultline-node-2', 'faultline-node-3'];
 
 // Ports below the Linux ephemeral range (32768+) and away from the usual 2379/6443/10250s.
-const PORTS = { etcdClient: 12379, etcdPeer: 12380, apiserver: 16443, controllerManager: 17257, scheduler: 17259, kwok: 17247 };
+// FAULTLINE_TESTENV_PORT_OFFSET shifts them all, for a second environment on the same machine.
+function ports(env: NodeJS.ProcessEnv) {
+  const offset = Number(env.FAULTLINE_TESTENV_PORT_OFFSET ?? 0);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 10_000) {
+    throw new TestEnvError(`FAULTLINE_TESTENV_PORT_OFFSET must be a whole number from 0 to 10000, not ${env.FAULTLINE_TESTENV_PORT_OFFSET}`);
+  }
+  return {
+    etcdClient: 12379 + offset,
+    etcdPeer: 12380 + offset,
+    apiserver: 16443 + offset,
+    controllerManager: 17257 + offset,
+    scheduler: 17259 + offset,
+    kwok: 17247 + offset,
+  };
+}
 
 const DAEMONS = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'] as const;
 
@@ -55,7 +69,9 @@ export function auditLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(kubeDir(env), 'audit.log');
 }
 
-const apiserverUrl = `https://127.0.0.1:${PORTS.apiserver}`;
+function apiserverUrl(env: NodeJS.ProcessEnv): string {
+  return `https://127.0.0.1:${ports(env).apiserver}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Building the binaries
@@ -261,13 +277,13 @@ async function ensurePki(env: NodeJS.ProcessEnv): Promise<string> {
   return pkiDir;
 }
 
-function writeKubeconfig(path: string, pkiDir: string, identity: keyof typeof CLIENT_IDENTITIES): void {
+function writeKubeconfig(path: string, pkiDir: string, identity: keyof typeof CLIENT_IDENTITIES, env: NodeJS.ProcessEnv): void {
   const base64 = (file: string) => readFileSync(join(pkiDir, file)).toString('base64');
   const user = CLIENT_IDENTITIES[identity].cn;
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: KUBE_CONTEXT, cluster: { server: apiserverUrl, 'certificate-authority-data': base64('ca.crt') } }],
+    clusters: [{ name: KUBE_CONTEXT, cluster: { server: apiserverUrl(env), 'certificate-authority-data': base64('ca.crt') } }],
     users: [{ name: user, user: { 'client-certificate-data': base64(`${identity}.crt`), 'client-key-data': base64(`${identity}.key`) } }],
     contexts: [{ name: KUBE_CONTEXT, context: { cluster: KUBE_CONTEXT, user, namespace: 'default' } }],
     'current-context': KUBE_CONTEXT,
@@ -309,7 +325,7 @@ export function kubeApiRequest(method: string, path: string, body?: unknown, env
     const req = request(
       {
         host: '127.0.0.1',
-        port: PORTS.apiserver,
+        port: ports(env).apiserver,
         method,
         path,
         ca: readFileSync(join(pkiDir, 'ca.crt')),
@@ -339,11 +355,11 @@ export function kubeApiRequest(method: string, path: string, body?: unknown, env
   });
 }
 
-async function etcdVersion(): Promise<string | undefined> {
+async function etcdVersion(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   try {
-    const health = await fetch(`http://127.0.0.1:${PORTS.etcdClient}/health`, { signal: AbortSignal.timeout(2_000) });
+    const health = await fetch(`http://127.0.0.1:${ports(env).etcdClient}/health`, { signal: AbortSignal.timeout(2_000) });
     if (!health.ok || !String(((await health.json()) as { health?: unknown }).health).includes('true')) return undefined;
-    const version = await fetch(`http://127.0.0.1:${PORTS.etcdClient}/version`, { signal: AbortSignal.timeout(2_000) });
+    const version = await fetch(`http://127.0.0.1:${ports(env).etcdClient}/version`, { signal: AbortSignal.timeout(2_000) });
     return ((await version.json()) as { etcdserver?: string }).etcdserver;
   } catch {
     return undefined;
@@ -374,9 +390,9 @@ async function componentHealthy(port: number): Promise<boolean> {
   });
 }
 
-async function kwokHealthy(): Promise<boolean> {
+async function kwokHealthy(env: NodeJS.ProcessEnv): Promise<boolean> {
   try {
-    const response = await fetch(`http://127.0.0.1:${PORTS.kwok}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`http://127.0.0.1:${ports(env).kwok}/healthz`, { signal: AbortSignal.timeout(2_000) });
     return response.ok;
   } catch {
     return false;
@@ -450,9 +466,9 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
   mkdirSync(dir, { recursive: true });
   const pkiDir = await ensurePki(env);
   const kubeconfig = kubeconfigPath(env);
-  writeKubeconfig(kubeconfig, pkiDir, 'admin');
+  writeKubeconfig(kubeconfig, pkiDir, 'admin', env);
   for (const identity of ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const) {
-    writeKubeconfig(join(dir, `${identity}.kubeconfig`), pkiDir, identity);
+    writeKubeconfig(join(dir, `${identity}.kubeconfig`), pkiDir, identity, env);
   }
   const auditPolicy = join(dir, 'audit-policy.yaml');
   writeAuditPolicy(auditPolicy);
@@ -464,16 +480,16 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
     [
       '--name', 'faultline-test',
       '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', `http://127.0.0.1:${PORTS.etcdClient}`,
-      '--advertise-client-urls', `http://127.0.0.1:${PORTS.etcdClient}`,
-      '--listen-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`,
-      '--initial-cluster', `faultline-test=http://127.0.0.1:${PORTS.etcdPeer}`,
+      '--listen-client-urls', `http://127.0.0.1:${ports(env).etcdClient}`,
+      '--advertise-client-urls', `http://127.0.0.1:${ports(env).etcdClient}`,
+      '--listen-peer-urls', `http://127.0.0.1:${ports(env).etcdPeer}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${ports(env).etcdPeer}`,
+      '--initial-cluster', `faultline-test=http://127.0.0.1:${ports(env).etcdPeer}`,
       // A throwaway test cluster: durability buys nothing and fsync costs seconds per test.
       '--unsafe-no-fsync',
       '--log-level', 'warn',
     ],
-    etcdVersion,
+    () => etcdVersion(env),
     30_000,
     env,
   );
@@ -484,8 +500,8 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
     [
       '--bind-address', '127.0.0.1',
       '--advertise-address', '127.0.0.1',
-      '--secure-port', String(PORTS.apiserver),
-      '--etcd-servers', `http://127.0.0.1:${PORTS.etcdClient}`,
+      '--secure-port', String(ports(env).apiserver),
+      '--etcd-servers', `http://127.0.0.1:${ports(env).etcdClient}`,
       '--tls-cert-file', pki('apiserver.crt'),
       '--tls-private-key-file', pki('apiserver.key'),
       '--client-ca-file', pki('ca.crt'),
@@ -516,7 +532,7 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
       '--authentication-kubeconfig', join(dir, 'kube-controller-manager.kubeconfig'),
       '--authorization-kubeconfig', join(dir, 'kube-controller-manager.kubeconfig'),
       '--bind-address', '127.0.0.1',
-      '--secure-port', String(PORTS.controllerManager),
+      '--secure-port', String(ports(env).controllerManager),
       '--cert-dir', join(dir, 'controller-manager-certs'),
       '--leader-elect=false',
       '--service-account-private-key-file', pki('service-account.key'),
@@ -525,7 +541,7 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
       '--cluster-signing-key-file', pki('ca.key'),
       '--service-cluster-ip-range', '10.96.0.0/16',
     ],
-    () => componentHealthy(PORTS.controllerManager),
+    () => componentHealthy(ports(env).controllerManager),
     60_000,
     env,
   );
@@ -538,11 +554,11 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
       '--authentication-kubeconfig', join(dir, 'kube-scheduler.kubeconfig'),
       '--authorization-kubeconfig', join(dir, 'kube-scheduler.kubeconfig'),
       '--bind-address', '127.0.0.1',
-      '--secure-port', String(PORTS.scheduler),
+      '--secure-port', String(ports(env).scheduler),
       '--cert-dir', join(dir, 'scheduler-certs'),
       '--leader-elect=false',
     ],
-    () => componentHealthy(PORTS.scheduler),
+    () => componentHealthy(ports(env).scheduler),
     60_000,
     env,
   );
@@ -554,11 +570,11 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
       '--config', binaries.stages,
       '--kubeconfig', join(dir, 'kwok.kubeconfig'),
       '--manage-nodes-with-annotation-selector', 'kwok.x-k8s.io/node=fake',
-      '--server-address', `127.0.0.1:${PORTS.kwok}`,
+      '--server-address', `127.0.0.1:${ports(env).kwok}`,
       // The fake nodes' address is loopback, so nothing that follows it can leave this machine.
       '--node-ip', '127.0.0.1',
     ],
-    kwokHealthy,
+    () => kwokHealthy(env),
     30_000,
     env,
   );
@@ -586,7 +602,7 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
 
   const status = await kubernetesStatus(env);
   return {
-    server: apiserverUrl,
+    server: apiserverUrl(env),
     kubeconfig,
     context: KUBE_CONTEXT,
     auditLog: auditLogPath(env),
@@ -607,13 +623,13 @@ export interface KubernetesStatus {
 
 export async function kubernetesStatus(env: NodeJS.ProcessEnv = process.env): Promise<KubernetesStatus> {
   const problems: string[] = [];
-  const etcd = await etcdVersion();
-  if (!etcd) problems.push(`etcd does not answer on 127.0.0.1:${PORTS.etcdClient}`);
+  const etcd = await etcdVersion(env);
+  if (!etcd) problems.push(`etcd does not answer on 127.0.0.1:${ports(env).etcdClient}`);
   const version = existsSync(join(kubeDir(env), 'pki', 'admin.crt')) ? await apiserverVersion(env) : undefined;
-  if (!version) problems.push(`kube-apiserver is not ready on ${apiserverUrl}`);
-  if (!(await componentHealthy(PORTS.controllerManager))) problems.push('kube-controller-manager is not healthy');
-  if (!(await componentHealthy(PORTS.scheduler))) problems.push('kube-scheduler is not healthy');
-  if (!(await kwokHealthy())) problems.push('kwok is not healthy');
+  if (!version) problems.push(`kube-apiserver is not ready on ${apiserverUrl(env)}`);
+  if (!(await componentHealthy(ports(env).controllerManager))) problems.push('kube-controller-manager is not healthy');
+  if (!(await componentHealthy(ports(env).scheduler))) problems.push('kube-scheduler is not healthy');
+  if (!(await kwokHealthy(env))) problems.push('kwok is not healthy');
   const readyNodes = version ? (await readyNodeNames(env)).length : 0;
   if (version && readyNodes === 0) problems.push('no Ready node');
   return { healthy: problems.length === 0, version, etcdVersion: etcd, problems, readyNodes };

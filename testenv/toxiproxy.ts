@@ -16,7 +16,7 @@ export interface ToxiproxyResult {
 }
 
 export function toxiproxyUrl(env: NodeJS.ProcessEnv = process.env): string {
-  const port = env.FAULTLINE_TOXIPROXY_PORT ?? '8474';
+  const port = env.FAULTLINE_TOXIPROXY_PORT ?? String(8474 + Number(env.FAULTLINE_TESTENV_PORT_OFFSET ?? 0));
   return `http://127.0.0.1:${port}`;
 }
 
