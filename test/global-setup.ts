@@ -26,7 +26,8 @@ export default async function setup(): Promise<void> {
   // One part at a time, so a part that cannot come up leaves the others usable.
   for (const component of components) {
     try {
-      const result = await up({ components: [component], log, allowBuilds: false });
+      // A cold build by another `up` holds the lock for long: don't wait; servers already up still serve the tests.
+      const result = await up({ components: [component], log, allowBuilds: false, lockWaitMs: 30_000 });
       log(`${component} up in ${result.seconds.toFixed(1)} s`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -45,16 +45,17 @@ export interface UpOptions {
   env?: NodeJS.ProcessEnv;
   /** false: fail with NotBuiltError instead of running a long build or an install. Default true. */
   allowBuilds?: boolean;
+  /** How long to wait for another `up` of this checkout to finish. Default 90 minutes (a cold build). */
+  lockWaitMs?: number;
 }
 
 /**
  * Only one `up` at a time per checkout: a second one (vitest's global setup while a developer
  * runs `up`, say) waits for the first, then finds everything running.
  */
-async function withUpLock<T>(env: NodeJS.ProcessEnv, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
+async function withUpLock<T>(env: NodeJS.ProcessEnv, log: (line: string) => void, waitLimitMs: number, work: () => Promise<T>): Promise<T> {
   const lock = join(stateDir(env), 'up.lock');
   mkdirSync(stateDir(env), { recursive: true });
-  const waitLimitMs = 90 * 60_000;
   const deadline = Date.now() + waitLimitMs;
   let announced = false;
   for (let attempt = 0; ; attempt++) {
@@ -71,7 +72,7 @@ async function withUpLock<T>(env: NodeJS.ProcessEnv, log: (line: string) => void
         continue;
       }
       if (Date.now() > deadline || attempt > waitLimitMs / 1_000) {
-        throw new TestEnvError(`another testenv up (pid ${holder}) still holds ${lock} after ${waitLimitMs / 60_000} minutes`);
+        throw new TestEnvError(`another testenv up (pid ${holder}) still holds ${lock} after ${Math.round(waitLimitMs / 1_000)} s`);
       }
       if (!announced) log(`waiting for another testenv up (pid ${holder}) to finish`);
       announced = true;
@@ -98,7 +99,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const components = options.components ?? selectedComponents(env.FAULTLINE_TESTENV);
   const context: UpContext = { log, env, allowBuilds: options.allowBuilds ?? true };
   const started = Date.now();
-  return withUpLock(env, log, async () => {
+  return withUpLock(env, log, options.lockWaitMs ?? 90 * 60_000, async () => {
     // Settings of parts not brought up this time are kept: requireX() checks they still answer.
     const settings: TestEnvSettings = { ...loadTestEnv(env) };
     if (components.includes('toxiproxy')) {
