@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineError } from '../../engine/errors.js';
-import type { DriverContext } from '../types.js';
+import type { ActionDefinition, DriverContext } from '../types.js';
 import { processDriver, readProcStat } from './index.js';
 
 let dir: string;
@@ -40,7 +40,8 @@ function exitOf(child: ChildProcess): Promise<NodeJS.Signals | null> {
 }
 
 async function prepareAndApply(name: 'kill' | 'stop' | 'signal', args: Record<string, unknown>, ctx = testContext()) {
-  const action = processDriver.actions[name];
+  // The three actions differ in argument types; the test hands each its own parsed args.
+  const action: ActionDefinition = processDriver.actions[name];
   const parsed = action.args.parse(args);
   const prepared = await action.prepare(parsed, ctx);
   return { prepared, output: await action.apply(parsed, prepared, ctx) };
