@@ -4,7 +4,9 @@ import { request } from 'node:http';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, logPath, stateDir, TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
-import { NotBuiltError, TestEnvError, type UpContext, hasProgram, runCommand, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { hasProgram, runCommand, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { NotBuiltError, TestEnvError } from './errors.js';
+import type { UpContext } from './index.js';
 
 const DAEMON = 'dockerd';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -70,7 +72,7 @@ async function ensureDockerdInstalled({ log, env, allowBuilds }: UpContext): Pro
   log(`installing Debian's docker.io (log: ${logFile})`);
   const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
   await runLoggedStep('apt-get update', 'apt-get', ['update'], { logFile, env: aptEnv, timeoutMs: 5 * 60_000 });
-  await runLoggedStep('apt-get install docker.io', 'apt-get', ['install', '-y', '--no-install-recommends', 'docker.io'], {
+  await runLoggedStep('apt-get install docker.io', 'apt-get', ['install', '-y', 'docker.io'], {
     logFile,
     env: aptEnv,
     timeoutMs: 10 * 60_000,

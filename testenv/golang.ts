@@ -1,6 +1,7 @@
 // The Go toolchain the environment builds its servers with: checked once, and run with
 // the user's usual module and build caches so rebuilds and other checkouts share them.
-import { TestEnvError, runCommand } from './processes.js';
+import { TestEnvError } from './errors.js';
+import { runCommand } from './processes.js';
 
 export const MINIMUM_GO = [1, 26] as const;
 

@@ -4,7 +4,9 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, logPath, TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
-import { TestEnvError, runCommand, runLoggedStep, type UpContext } from './processes.js';
+import { runCommand, runLoggedStep } from './processes.js';
+import { TestEnvError } from './errors.js';
+import type { UpContext } from './index.js';
 
 export interface TestImages {
   busybox: string;

@@ -4,14 +4,15 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { loadTestEnv, writeTestEnv, type TestEnvSettings } from './envfile.js';
 import { envFilePath, stateDir } from './layout.js';
-import { TestEnvError, isAlive, sleep, type UpContext } from './processes.js';
+import { TestEnvError } from './errors.js';
+import { isAlive, sleep } from './processes.js';
 import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.js';
 import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
-export { NotBuiltError, TestEnvError } from './processes.js';
+export { NotBuiltError, TestEnvError } from './errors.js';
 export { TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
 
 export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes'] as const;
@@ -37,6 +38,13 @@ export function selectedComponents(value: string | undefined): Component[] {
     throw new TestEnvError(`FAULTLINE_TESTENV names unknown parts: ${unknown.join(', ')}; known: ${COMPONENTS.join(', ')}, or all, none`);
   }
   return COMPONENTS.filter((name) => names.includes(name));
+}
+
+/** How an `up` runs: where it reports progress, and whether it may build and install. */
+export interface UpContext {
+  log: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  allowBuilds: boolean;
 }
 
 export interface UpOptions {

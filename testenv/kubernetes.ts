@@ -8,18 +8,9 @@ import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { componentCacheDir, logPath, stateDir } from './layout.js';
 import { buildEnvForGo, requireGo } from './golang.js';
-import {
-  NotBuiltError,
-  TestEnvError,
-  type UpContext,
-  hasProgram,
-  runCommand,
-  runLoggedStep,
-  runningDaemonPid,
-  startDaemon,
-  stopDaemon,
-  waitFor,
-} from './processes.js';
+import { hasProgram, runCommand, runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { NotBuiltError, TestEnvError } from './errors.js';
+import type { UpContext } from './index.js';
 
 export const KUBERNETES_VERSION = '1.36.3';
 /** kwok's release whose client libraries match KUBERNETES_VERSION's minor. */

@@ -4,31 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { logPath, stateDir } from './layout.js';
-
-export class TestEnvError extends Error {
-  constructor(
-    message: string,
-    readonly logFile?: string,
-  ) {
-    super(logFile ? `${message} (see ${logFile})` : message);
-    this.name = 'TestEnvError';
-  }
-}
-
-/** A part needs a long build or an install, and the caller asked `up` not to do those. */
-export class NotBuiltError extends TestEnvError {
-  constructor(what: string) {
-    super(`${what} is not built yet; run \`npm run testenv -- up\` once to build it`);
-    this.name = 'NotBuiltError';
-  }
-}
-
-/** How an `up` runs: where it reports progress, and whether it may build and install. */
-export interface UpContext {
-  log: (line: string) => void;
-  env: NodeJS.ProcessEnv;
-  allowBuilds: boolean;
-}
+import { TestEnvError } from './errors.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

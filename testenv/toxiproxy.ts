@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentCacheDir, logPath } from './layout.js';
 import { buildEnvForGo, requireGo } from './golang.js';
-import { NotBuiltError, TestEnvError, runLoggedStep, type UpContext, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
+import { NotBuiltError, TestEnvError } from './errors.js';
+import type { UpContext } from './index.js';
 
 export const TOXIPROXY_VERSION = '2.12.0';
 const DAEMON = 'toxiproxy';
