@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSyn
 import { dirname, join } from 'node:path';
 import { cacheDir, logPath, TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
 import { runCommand, runLoggedStep } from './processes.js';
-import { TestEnvError } from './errors.js';
+import { NotBuiltError, TestEnvError } from './errors.js';
 import type { UpContext } from './index.js';
 
 export interface TestImages {
@@ -26,13 +26,22 @@ function asTag(version: string): string {
   return version.replace(/^\d+:/, '').replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
-async function busyboxPackageVersion(env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runCommand('apt-cache', ['policy', 'busybox-static'], { env });
-  const candidate = /Candidate:\s*(\S+)/.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !candidate || candidate === '(none)') {
-    throw new TestEnvError(`Debian's busybox-static package is not known to apt (run apt-get update): ${result.stderr.trim() || result.stdout.trim()}`);
-  }
-  return candidate;
+async function busyboxPackageVersion({ log, env, allowBuilds }: UpContext): Promise<string> {
+  const candidate = async () => {
+    const result = await runCommand('apt-cache', ['policy', 'busybox-static'], { env });
+    const version = /Candidate:\s*(\S+)/.exec(result.stdout)?.[1];
+    return version && version !== '(none)' ? version : undefined;
+  };
+  const known = await candidate();
+  if (known) return known;
+  // A new machine's apt has no package lists until the first update.
+  if (!allowBuilds) throw new NotBuiltError("the busybox image (apt has no package lists; apt-get update)");
+  const logFile = logPath('images', env);
+  log(`apt-get update, so apt knows busybox-static (log: ${logFile})`);
+  await runLoggedStep('apt-get update', 'apt-get', ['update'], { logFile, env, timeoutMs: 5 * 60_000 });
+  const updated = await candidate();
+  if (!updated) throw new TestEnvError("Debian's busybox-static package is not known to apt even after apt-get update", logFile);
+  return updated;
 }
 
 /** Extracts busybox-static's binary into `bin/` of the cache, once per package version. */
@@ -111,8 +120,9 @@ async function importRootfs(
 
 const IMAGE_LABEL = `LABEL ${TEST_LABEL_KEY}.image=${TEST_LABEL_VALUE}`;
 
-export async function upImages(dockerHost: string, { log, env }: UpContext): Promise<TestImages> {
-  const busyboxVersion = await busyboxPackageVersion(env);
+export async function upImages(dockerHost: string, context: UpContext): Promise<TestImages> {
+  const { log, env } = context;
+  const busyboxVersion = await busyboxPackageVersion(context);
   const busyboxTag = `faultline-test/busybox:${asTag(busyboxVersion)}`;
   const nodeTag = `faultline-test/node:${process.versions.node}-busybox-${asTag(busyboxVersion)}`;
   const needBusybox = !(await imageExists(busyboxTag, dockerHost, env));
