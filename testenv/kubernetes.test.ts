@@ -2,6 +2,7 @@
 // scheduled and become Ready, a deleted pod is replaced, evictions respect a
 // PodDisruptionBudget, and NetworkPolicies can be created. Talks to the API only, no kubectl.
 import { AppsV1Api, CoreV1Api, NetworkingV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireKubernetes, TEST_LABELS, type KubernetesSettings } from '../test/support/testenv.js';
 
@@ -143,5 +144,19 @@ describe('the test cluster', () => {
       },
     });
     expect(created.metadata?.uid).toBeTruthy();
+  });
+
+  it('records writes by the faultline-admin identity in the audit log', async (ctx) => {
+    const settings = await requireKubernetes(ctx);
+    const name = `audited-${Date.now()}`;
+    await clients(settings).core.createNamespacedConfigMap({ namespace, body: { metadata: { name, labels: { ...TEST_LABELS } } } });
+    const entry = await eventually('the audit entry for the ConfigMap', async () =>
+      readFileSync(settings.auditLogPath, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { verb: string; user: { username: string }; objectRef?: { resource?: string; name?: string } })
+        .find((event) => event.verb === 'create' && event.objectRef?.resource === 'configmaps' && event.objectRef.name === name),
+    );
+    expect(entry.user.username).toBe('faultline-admin');
   });
 });
