@@ -633,5 +633,7 @@ export async function downKubernetes(env: NodeJS.ProcessEnv = process.env): Prom
     if (await stopDaemon(name, 15_000, env)) stopped.push(name);
   }
   rmSync(join(kubeDir(env), 'etcd'), { recursive: true, force: true });
+  // The log describes a cluster that no longer exists; the next one starts its own.
+  rmSync(auditLogPath(env), { force: true });
   return stopped;
 }
