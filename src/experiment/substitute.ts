@@ -1,0 +1,299 @@
+// Variable substitution in experiment files: ${env.NAME}, ${env.NAME:-default}, ${vars.a.b} and
+// ${secrets.name} are resolved at load time; ${steps.<id>…} refers to a step's output and is left as
+// text for the engine, which resolves it with resolveStepReferences when the step has run.
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { FaultlineError } from '../engine/errors.js';
+import { closestName } from '../engine/closest-name.js';
+import type { DocumentIssue, PathSegment } from './validate.js';
+
+/** `$${` escapes, then complete `${…}` expressions, then a `${` that never closes. */
+const EXPRESSION_RE = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const STEP_REF_RE = /(?<!\$)\$\{\s*steps\./;
+const NAMESPACES = ['env', 'vars', 'secrets', 'steps'] as const;
+/** A secret file is a token or a password, never a large file. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+export type Namespace = (typeof NAMESPACES)[number];
+
+export interface SubstitutionContext {
+  env: Readonly<Record<string, string | undefined>>;
+  vars: Record<string, unknown>;
+  secrets: Readonly<Record<string, string>>;
+  /** Namespaces usable here; `vars` may use only env, for instance. */
+  allowed: ReadonlySet<Namespace>;
+}
+
+/**
+ * Reads text the way users mean it on a command line or in an environment variable: true, false and
+ * numbers that read back the same become booleans and numbers; everything else stays text, so ids
+ * like 007 and versions like 1.10 survive.
+ */
+export function parseScalarText(text: string): string | number | boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(text)) {
+    const number = Number(text);
+    if (Number.isFinite(number) && String(number) === text) return number;
+  }
+  return text;
+}
+
+/** Deep-merges plain mappings; later values win, so --var overrides the file's vars. */
+export function mergeVars(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const existing = merged[key];
+    merged[key] = isPlainObject(existing) && isPlainObject(value) ? mergeVars(existing, value) : value;
+  }
+  return merged;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True when a string still holds a ${steps.…} reference for the engine to resolve. */
+export function hasStepReference(text: string): boolean {
+  return STEP_REF_RE.test(text);
+}
+
+/** The step ids a string refers to, with each `${…}` expression as written. */
+export function findStepReferences(text: string): { id: string; expression: string }[] {
+  const found: { id: string; expression: string }[] = [];
+  for (const match of text.matchAll(EXPRESSION_RE)) {
+    const inner = match[1]?.trim();
+    if (inner === undefined || !inner.startsWith('steps.')) continue;
+    found.push({ id: inner.slice('steps.'.length).split('.')[0] ?? '', expression: match[0] });
+  }
+  return found;
+}
+
+/**
+ * Resolves secrets declared as `{env: NAME}` or `{file: path}` (relative to the experiment's folder).
+ * Shapes the schema rejects are skipped here: the schema pass reports them.
+ */
+export async function resolveSecrets(
+  secrets: unknown,
+  options: { dir: string; env: Readonly<Record<string, string | undefined>> },
+): Promise<{ values: Record<string, string>; issues: DocumentIssue[] }> {
+  const values: Record<string, string> = {};
+  const issues: DocumentIssue[] = [];
+  if (!isPlainObject(secrets)) return { values, issues };
+  for (const [name, spec] of Object.entries(secrets)) {
+    if (!isPlainObject(spec)) continue;
+    const { env, file } = spec;
+    if (typeof env === 'string' && file === undefined) {
+      const value = options.env[env];
+      if (value === undefined) {
+        issues.push({
+          path: ['secrets', name, 'env'],
+          message: `secret "${name}" comes from the environment variable ${env}, which is not set`,
+          hint: `set it before running, e.g. ${env}=… faultline run …`,
+        });
+      } else {
+        values[name] = value;
+      }
+    } else if (typeof file === 'string' && env === undefined) {
+      const path = isAbsolute(file) ? file : resolve(options.dir, file);
+      const read = await readSecretFile(path);
+      if (typeof read === 'string') values[name] = read;
+      else issues.push({ path: ['secrets', name, 'file'], message: `secret "${name}": ${read.problem}`, hint: read.hint });
+    }
+  }
+  return { values, issues };
+}
+
+async function readSecretFile(path: string): Promise<string | { problem: string; hint: string }> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return { problem: `${path} is not a file`, hint: 'point file: at a file holding only the secret' };
+    if (info.size > MAX_SECRET_FILE_BYTES) {
+      return { problem: `${path} is larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB`, hint: 'a secret file holds only the secret' };
+    }
+    // A trailing newline is an editor's doing, not part of the secret.
+    return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? { problem: `file ${path} does not exist`, hint: 'secret files are read relative to the experiment\'s folder' }
+      : { problem: `cannot read ${path} (${code ?? 'error'})`, hint: 'check the file\'s permissions' };
+  }
+}
+
+/**
+ * Substitutes every string inside `value` (keys are left alone). Problems are pushed to `issues`,
+ * located at the string's path; a string with a problem is kept as written.
+ */
+export function substituteVariables(
+  value: unknown,
+  context: SubstitutionContext,
+  path: PathSegment[],
+  issues: DocumentIssue[],
+): unknown {
+  if (typeof value === 'string') return substituteString(value, context, path, issues);
+  if (Array.isArray(value)) return value.map((item, index) => substituteVariables(item, context, [...path, index], issues));
+  if (isPlainObject(value)) {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) result[key] = substituteVariables(item, context, [...path, key], issues);
+    return result;
+  }
+  return value;
+}
+
+function substituteString(text: string, context: SubstitutionContext, path: PathSegment[], issues: DocumentIssue[]): unknown {
+  if (!text.includes('${')) return text;
+  // The engine unescapes strings it resolves later, so their escapes must reach it intact.
+  const keepEscapes = hasStepReference(text);
+  const matches = [...text.matchAll(EXPRESSION_RE)];
+  const only = matches.length === 1 ? matches[0] : undefined;
+  const before = issues.length;
+
+  if (only && only[0] === text && only[1] !== undefined) {
+    const resolved = resolveExpression(only[1], context, { whole: true, expression: text, path, issues });
+    return issues.length > before ? text : resolved.value;
+  }
+
+  let out = '';
+  let last = 0;
+  for (const match of matches) {
+    out += text.slice(last, match.index);
+    last = match.index + match[0].length;
+    if (match[0] === '$${') {
+      out += keepEscapes ? '$${' : '${';
+      continue;
+    }
+    if (match[1] === undefined) {
+      issues.push({ path, needle: '${', message: 'unterminated ${: expected ${namespace.name}', hint: 'write $${ for a literal ${' });
+      continue;
+    }
+    const resolved = resolveExpression(match[1], context, { whole: false, expression: match[0], path, issues });
+    out += resolved.value;
+  }
+  out += text.slice(last);
+  return issues.length > before ? text : out;
+}
+
+interface ExpressionSite {
+  whole: boolean;
+  expression: string;
+  path: PathSegment[];
+  issues: DocumentIssue[];
+}
+
+function resolveExpression(inner: string, context: SubstitutionContext, site: ExpressionSite): { value: unknown } {
+  const body = inner.trim();
+  const dot = body.indexOf('.');
+  const namespace = dot === -1 ? body : body.slice(0, dot);
+  const rest = dot === -1 ? '' : body.slice(dot + 1);
+  const fail = (message: string, hint?: string): { value: unknown } => {
+    site.issues.push({ path: site.path, needle: site.expression, message, ...(hint ? { hint } : {}) });
+    return { value: site.expression };
+  };
+
+  if (!(NAMESPACES as readonly string[]).includes(namespace)) {
+    const close = closestName(namespace, NAMESPACES);
+    return fail(
+      `unknown reference ${site.expression}: expected \${env.…}, \${vars.…}, \${secrets.…} or \${steps.…}`,
+      close ? `did you mean \${${close}.${rest}}? Write $\${ for a literal \${` : 'write $${ for a literal ${',
+    );
+  }
+  if (namespace === 'steps') return { value: site.expression };
+  if (!context.allowed.has(namespace as Namespace)) {
+    return fail(`${site.expression} cannot be used here: only ${[...context.allowed].map((n) => `\${${n}.…}`).join(', ')}`);
+  }
+  if (rest === '') return fail(`${site.expression} names no ${namespace === 'vars' ? 'var' : namespace === 'env' ? 'variable' : 'secret'}`);
+
+  if (namespace === 'env') {
+    const separator = rest.indexOf(':-');
+    const name = separator === -1 ? rest : rest.slice(0, separator);
+    const fallback = separator === -1 ? undefined : rest.slice(separator + 2);
+    if (!ENV_NAME_RE.test(name)) return fail(`"${name}" is not an environment variable name`, 'names are letters, digits and _');
+    const value = context.env[name];
+    // As in a shell, :- also replaces an empty value.
+    const chosen = value === undefined || (value === '' && fallback !== undefined) ? fallback : value;
+    if (chosen === undefined) {
+      return fail(`environment variable ${name} is not set`, `set it, or give a default: \${env.${name}:-value}`);
+    }
+    return { value: site.whole ? parseScalarText(chosen) : chosen };
+  }
+
+  if (namespace === 'secrets') {
+    const value = context.secrets[rest];
+    if (value === undefined) {
+      const known = Object.keys(context.secrets);
+      const close = closestName(rest, known);
+      return fail(
+        `unknown secret "${rest}"`,
+        close ? `did you mean \${secrets.${close}}?` : `declare it under secrets: {${rest}: {env: NAME}}`,
+      );
+    }
+    return { value };
+  }
+
+  const value = lookupVar(context.vars, rest.split('.'));
+  if ('missing' in value) {
+    const close = closestName(value.missing, value.known);
+    const where = value.parent ? `${value.parent}.` : '';
+    return fail(
+      `unknown var "${rest}"`,
+      close
+        ? `did you mean \${vars.${where}${close}}?`
+        : `define it under vars: in the file, or pass --var ${rest}=value${value.known.length ? ` (known here: ${value.known.join(', ')})` : ''}`,
+    );
+  }
+  if (!site.whole && (typeof value.found === 'object' && value.found !== null)) {
+    return fail(`vars.${rest} is a ${Array.isArray(value.found) ? 'list' : 'mapping'}, so it can only be a whole value, not part of a text`);
+  }
+  return { value: site.whole ? value.found : String(value.found) };
+}
+
+function lookupVar(vars: Record<string, unknown>, names: string[]): { found: unknown } | { missing: string; parent: string; known: string[] } {
+  let current: unknown = vars;
+  for (const [index, name] of names.entries()) {
+    const parent = names.slice(0, index).join('.');
+    if (Array.isArray(current) && /^\d+$/.test(name) && Number(name) < current.length) {
+      current = current[Number(name)];
+    } else if (isPlainObject(current) && Object.hasOwn(current, name)) {
+      current = current[name];
+    } else {
+      return { missing: name, parent, known: isPlainObject(current) ? Object.keys(current) : [] };
+    }
+  }
+  return { found: current };
+}
+
+/**
+ * For the engine: resolves ${steps.<id>.…} references once the steps have run, and unescapes $${.
+ * A string that is exactly one reference takes the output's type. `lookup` receives the id and the
+ * rest of the path (for `${steps.kill.output.pid}`: "kill", ["output", "pid"]).
+ */
+export function resolveStepReferences(value: unknown, lookup: (id: string, path: string[]) => unknown): unknown {
+  if (typeof value === 'string') {
+    if (!hasStepReference(value)) return value;
+    const resolveOne = (inner: string): unknown => {
+      const [, id = '', ...rest] = inner.trim().split('.');
+      const found = lookup(id, rest);
+      if (found === undefined) {
+        throw new FaultlineError('E_INPUT', `\${${inner.trim()}} has no value: step "${id}" produced no such output`, {
+          hint: 'check the step id and the output field; `faultline drivers` lists each entry\'s outputs',
+        });
+      }
+      return found;
+    };
+    const whole = /^\$\{([^}]*)\}$/.exec(value);
+    if (whole?.[1] !== undefined && whole[1].trim().startsWith('steps.')) return resolveOne(whole[1]);
+    return value.replace(EXPRESSION_RE, (match, inner: string | undefined) => {
+      if (match === '$${') return '${';
+      if (inner === undefined || !inner.trim().startsWith('steps.')) return match;
+      const found = resolveOne(inner);
+      return typeof found === 'object' && found !== null ? JSON.stringify(found) : String(found);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => resolveStepReferences(item, lookup));
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveStepReferences(item, lookup)]));
+  }
+  return value;
+}

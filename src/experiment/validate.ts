@@ -1,0 +1,460 @@
+// Validation that turns schema failures into readable problems, and the second pass that checks an
+// experiment against the drivers it names: every activity's reference and arguments, targets, step
+// ids and ${steps.…} references. Problems carry a document path; the loader turns paths into line:col.
+import type { z } from 'zod';
+import { FaultlineError } from '../engine/errors.js';
+import { closestName } from '../engine/closest-name.js';
+import { formatDuration } from '../engine/duration.js';
+import type { DriverRegistry } from '../drivers/registry.js';
+import type { Experiment } from './schema.js';
+import { findStepReferences, hasStepReference, isPlainObject } from './substitute.js';
+
+export type PathSegment = string | number;
+
+/** A problem found in a document, located by path; the loader adds file, line and column. */
+export interface DocumentIssue {
+  path: PathSegment[];
+  message: string;
+  hint?: string | undefined;
+  /** Point at the key itself rather than its value (unknown keys, unknown target drivers). */
+  at?: 'key';
+  /** Text inside the string value to point at, like the `${vars.port}` that failed. */
+  needle?: string;
+}
+
+/** `method[2].with.jitter`; keys that are not plain words are quoted: `targets["my.host"]`. */
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+export function valueAtPath(value: unknown, path: readonly PathSegment[]): unknown {
+  let current = value;
+  for (const segment of path) {
+    if (Array.isArray(current) && typeof segment === 'number') current = current[segment];
+    else if (isPlainObject(current) && Object.hasOwn(current, String(segment))) current = current[String(segment)];
+    else return undefined;
+  }
+  return current;
+}
+
+// ---- schema issues -------------------------------------------------------------------------------
+
+type ZodIssue = z.core.$ZodIssue;
+
+/** The parts of zod's schema definitions needed to find which keys an object accepts. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  options?: z.ZodType[];
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  getter?: () => z.ZodType;
+}
+
+const defOf = (schema: z.ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (let guard = 0; guard < 32; guard++) {
+    const def = defOf(current);
+    if (WRAPPERS.has(def.type) && def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = defOf(def.in).type === 'transform' && def.out ? def.out : def.in;
+    else if (def.type === 'lazy' && def.getter) current = def.getter();
+    else break;
+  }
+  return current;
+}
+
+/** Among a union's options, the object one this value was meant to be: the one whose required keys it has. */
+function unionOptionFor(schema: z.ZodType, value: unknown): z.ZodType | undefined {
+  const options = (defOf(schema).options ?? []).map(unwrap);
+  const objects = options.filter((option) => defOf(option).type === 'object');
+  const fitting = objects.filter((option) =>
+    Object.entries(defOf(option).shape ?? {}).every(
+      ([key, field]) => field._zod.optin === 'optional' || (isPlainObject(value) && Object.hasOwn(value, key)),
+    ),
+  );
+  return fitting[0] ?? objects[0];
+}
+
+function schemaAtPath(schema: z.ZodType, path: readonly PathSegment[], value: unknown): z.ZodType | undefined {
+  let current: z.ZodType | undefined = schema;
+  let currentValue = value;
+  for (const segment of [...path, undefined]) {
+    if (!current) return undefined;
+    current = unwrap(current);
+    if (defOf(current).type === 'union') current = unionOptionFor(current, currentValue);
+    if (!current || segment === undefined) return current;
+    const def = defOf(current);
+    if (def.type === 'object') current = def.shape?.[String(segment)];
+    else if (def.type === 'array') current = def.element;
+    else if (def.type === 'record') current = def.valueType;
+    else return undefined;
+    currentValue = valueAtPath(currentValue, [segment]);
+  }
+  return current;
+}
+
+const EXPECTED_NAMES: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  map: 'a mapping',
+  array: 'a list',
+  tuple: 'a list',
+  null: 'null',
+  undefined: 'nothing',
+};
+
+function expectedName(expected: string): string {
+  return EXPECTED_NAMES[expected] ?? expected;
+}
+
+/** What a value is, for "found …" in messages; long texts are cut so a message stays one line. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+function knownKeysHint(key: string, known: string[]): string | undefined {
+  if (key === '<<') return 'YAML merge keys (<<) are not supported: repeat the keys, or share values through vars';
+  if (known.length === 0) return undefined;
+  const close = closestName(key, known);
+  return close ? `did you mean ${close}? Known keys: ${known.join(', ')}` : `known keys: ${known.join(', ')}`;
+}
+
+/** Validates `value` with a zod schema and explains every failure; empty when valid. */
+export function describeSchemaIssues(schema: z.ZodType, value: unknown, basePath: PathSegment[]): DocumentIssue[] {
+  const result = schema.safeParse(value);
+  return result.success ? [] : explainIssues(result.error.issues, schema, value, basePath);
+}
+
+/** Explains zod's issues for `value` (which `schema` rejected), located under `base`. */
+export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, root: unknown, base: PathSegment[]): DocumentIssue[] {
+  const out: DocumentIssue[] = [];
+  for (const issue of issues) {
+    const relative = issue.path as PathSegment[];
+    const path = [...base, ...relative];
+    const found = valueAtPath(root, relative);
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const objectSchema = schemaAtPath(schema, relative, root);
+        const known = objectSchema && defOf(objectSchema).type === 'object' ? Object.keys(defOf(objectSchema).shape ?? {}) : [];
+        for (const key of issue.keys) {
+          out.push({ path: [...path, key], at: 'key', message: `unknown key "${key}"`, hint: knownKeysHint(key, known) });
+        }
+        break;
+      }
+      case 'invalid_union': {
+        const unionSchema = schemaAtPath(schema, relative, root);
+        const options = unionSchema ? defOf(unionSchema).options : undefined;
+        const branch = bestUnionBranch(issue.errors);
+        const option = branch === undefined ? undefined : options?.[branch];
+        if (branch !== undefined && option) {
+          out.push(...explainIssues(issue.errors[branch]!, option, found, path));
+        } else {
+          const expected = [...new Set(rootExpectations(issue.errors))];
+          out.push({ path, message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}` });
+        }
+        break;
+      }
+      case 'invalid_type': {
+        const last = relative[relative.length - 1];
+        const parent = valueAtPath(root, relative.slice(0, -1));
+        if (found === undefined && typeof last === 'string' && isPlainObject(parent)) {
+          out.push({ path, message: `missing ${last}: expected ${expectedName(issue.expected)}` });
+        } else {
+          out.push({ path, message: `expected ${expectedName(issue.expected)}, found ${describeValue(found)}` });
+        }
+        break;
+      }
+      case 'invalid_value': {
+        const allowed = issue.values.map((v) => JSON.stringify(v));
+        const close = typeof found === 'string' ? closestName(found, issue.values.map(String)) : undefined;
+        out.push({
+          path,
+          message: `expected ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(', ')}`}, found ${describeValue(found)}`,
+          hint: close ? `did you mean ${JSON.stringify(close)}?` : undefined,
+        });
+        break;
+      }
+      case 'too_small':
+      case 'too_big':
+        out.push({ path, message: sizeMessage(issue, found) });
+        break;
+      case 'invalid_format':
+        out.push({ path, message: `${issue.message}, found ${describeValue(found)}` });
+        break;
+      default:
+        out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** The branch the user most likely meant: not a plain type mismatch, and with the fewest problems. */
+function bestUnionBranch(branches: readonly (readonly ZodIssue[])[]): number | undefined {
+  let best: number | undefined;
+  for (const [index, branch] of branches.entries()) {
+    const mismatch = branch.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_union'));
+    if (mismatch) continue;
+    if (best === undefined || branch.length < branches[best]!.length) best = index;
+  }
+  return best;
+}
+
+function rootExpectations(branches: readonly (readonly ZodIssue[])[]): string[] {
+  const names: string[] = [];
+  for (const branch of branches) {
+    for (const issue of branch) {
+      if (issue.path.length !== 0) continue;
+      if (issue.code === 'invalid_type') names.push(expectedName(issue.expected));
+      else if (issue.code === 'invalid_union') names.push(...rootExpectations(issue.errors));
+    }
+  }
+  return names;
+}
+
+function joinAlternatives(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? 'something else';
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+function sizeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, found: unknown): string {
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? (issue as z.core.$ZodIssueTooSmall).minimum : (issue as z.core.$ZodIssueTooBig).maximum);
+  const word = small ? 'at least' : 'at most';
+  if (issue.origin === 'array') {
+    return `expected ${word} ${bound} item${bound === 1 ? '' : 's'}, found ${Array.isArray(found) ? found.length : describeValue(found)}`;
+  }
+  if (issue.origin === 'string') {
+    return small && bound === 1 ? 'expected non-empty text' : `expected text of ${word} ${bound} characters, found ${describeValue(found)}`;
+  }
+  const sign = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+  return `expected a number ${sign} ${bound}, found ${describeValue(found)}`;
+}
+
+// ---- second pass: drivers, targets, step ids and references -------------------------------------
+
+type ActivityKind = 'fault' | 'action' | 'probe';
+
+interface Activity {
+  path: PathSegment[];
+  kind: ActivityKind;
+  ref: string;
+  with: Record<string, unknown> | undefined;
+  id: string | undefined;
+  /** Start offset for method steps, to catch a reference to a step that starts later. */
+  at: number | undefined;
+  spec: Record<string, unknown>;
+}
+
+/** Activities grouped in the order they run; ids of a group are known to every later group. */
+function activityGroups(experiment: Experiment): Activity[][] {
+  const from = (section: string, items: unknown, kindOf: (item: Record<string, unknown>) => ActivityKind, base: PathSegment[] = [section]) =>
+    // Also run on documents the schema rejected, so every problem is reported at once: be defensive.
+    (Array.isArray(items) ? items : []).flatMap((item, index): Activity[] => {
+      if (!isPlainObject(item)) return [];
+      const spec = item;
+      const kind = kindOf(spec);
+      if (typeof spec[kind] !== 'string') return [];
+      return [
+        {
+          path: [...base, index],
+          kind,
+          ref: spec[kind],
+          with: spec.with as Record<string, unknown> | undefined,
+          id: typeof spec.id === 'string' ? spec.id : undefined,
+          at: typeof spec.at === 'number' ? spec.at : undefined,
+          spec,
+        },
+      ];
+    });
+  const actionOrProbe = (item: Record<string, unknown>): ActivityKind => ('action' in item ? 'action' : 'probe');
+  const stepKind = (item: Record<string, unknown>): ActivityKind =>
+    item.fault !== undefined ? 'fault' : item.action !== undefined ? 'action' : 'probe';
+  return [
+    from('setup', experiment.setup, actionOrProbe),
+    from('hypothesis', isPlainObject(experiment.hypothesis) ? experiment.hypothesis.probes : undefined, () => 'probe', ['hypothesis', 'probes']),
+    // Abort conditions start watching when the method starts, before any step of it has run.
+    from('abort', experiment.abort, () => 'probe'),
+    from('method', experiment.method, stepKind),
+    from('rollbacks', experiment.rollbacks, () => 'action'),
+    from('teardown', experiment.teardown, actionOrProbe),
+  ];
+}
+
+/** Checks a schema-valid experiment against the registry. Returns every problem found. */
+export function validateAgainstDrivers(experiment: Experiment, registry: DriverRegistry): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const groups = activityGroups(experiment);
+  for (const activity of groups.flat()) issues.push(...checkActivity(activity, registry));
+  issues.push(...checkTargets(experiment, registry));
+  issues.push(...checkStepIds(groups));
+  return issues;
+}
+
+function checkActivity(activity: Activity, registry: DriverRegistry): DocumentIssue[] {
+  const refPath = [...activity.path, activity.kind];
+  let entry: { args: z.ZodType; reversible?: boolean };
+  try {
+    entry = activity.kind === 'probe' ? registry.resolveProbe(activity.ref).entry : registry.resolveAction(activity.ref).entry;
+  } catch (error) {
+    if (!(error instanceof FaultlineError)) throw error;
+    return [{ path: refPath, message: error.message, hint: wrongKindHint(activity, registry) ?? error.hint }];
+  }
+  const issues: DocumentIssue[] = [];
+  if (activity.kind === 'fault' && entry.reversible !== true) {
+    issues.push({
+      path: refPath,
+      message: `${activity.ref} cannot be a fault: it has no undo`,
+      hint: `use action: ${activity.ref} to run it once; its effect is then judged by probes`,
+    });
+  }
+  const args = activity.with ?? {};
+  for (const issue of describeSchemaIssues(entry.args, args, [...activity.path, 'with'])) {
+    // A ${steps.…} value is known only at run time; the engine validates the arguments again then.
+    const value = valueAtPath(args, issue.path.slice(activity.path.length + 1));
+    if (typeof value === 'string' && hasStepReference(value)) continue;
+    issues.push(issue);
+  }
+  return issues;
+}
+
+function wrongKindHint(activity: Activity, registry: DriverRegistry): string | undefined {
+  const other = activity.kind === 'probe' ? 'action' : 'probe';
+  try {
+    if (other === 'probe') registry.resolveProbe(activity.ref);
+    else registry.resolveAction(activity.ref);
+  } catch {
+    return undefined;
+  }
+  return `${activity.ref} is ${other === 'probe' ? 'a probe' : 'an action'}: write ${other}: ${activity.ref}`;
+}
+
+function checkTargets(experiment: Experiment, registry: DriverRegistry): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const known = registry.list().map((driver) => driver.name);
+  for (const [name, settings] of Object.entries(isPlainObject(experiment.targets) ? experiment.targets : {})) {
+    if (!registry.has(name)) {
+      const close = closestName(name, known);
+      issues.push({
+        path: ['targets', name],
+        at: 'key',
+        message: `unknown driver "${name}" in targets`,
+        hint: close ? `did you mean ${close}? Known drivers: ${known.join(', ')}` : `known drivers: ${known.join(', ') || 'none'}`,
+      });
+      continue;
+    }
+    const schema = registry.get(name).target;
+    if (schema) issues.push(...describeSchemaIssues(schema, settings, ['targets', name]));
+  }
+  return issues;
+}
+
+function checkStepIds(groups: Activity[][]): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const all = new Map<string, Activity>();
+  for (const activity of groups.flat()) {
+    if (activity.id === undefined) continue;
+    const first = all.get(activity.id);
+    if (first) {
+      issues.push({ path: [...activity.path, 'id'], message: `step id "${activity.id}" is already used by ${formatPath(first.path)}` });
+    } else {
+      all.set(activity.id, activity);
+    }
+  }
+
+  const before = new Map<string, Activity>();
+  for (const group of groups) {
+    const inGroup = new Map<string, Activity>();
+    for (const activity of group) {
+      for (const { path, text } of stringsIn(activity.spec, activity.path)) {
+        for (const ref of findStepReferences(text)) {
+          const target = before.get(ref.id) ?? inGroup.get(ref.id);
+          const problem = stepReferenceProblem(ref.id, target, all, activity);
+          if (problem) issues.push({ path, needle: ref.expression, message: `${ref.expression} ${problem.message}`, hint: problem.hint });
+        }
+      }
+      if (activity.id !== undefined && !inGroup.has(activity.id)) inGroup.set(activity.id, activity);
+    }
+    for (const [id, activity] of inGroup) if (!before.has(id)) before.set(id, activity);
+  }
+  return issues;
+}
+
+function stepReferenceProblem(
+  id: string,
+  earlier: Activity | undefined,
+  all: ReadonlyMap<string, Activity>,
+  from: Activity,
+): { message: string; hint?: string } | undefined {
+  const anywhere = all.get(id);
+  if (!anywhere) {
+    const close = closestName(id, all.keys());
+    return {
+      message: `refers to no step: no step has id "${id}"`,
+      hint: close ? `did you mean steps.${close}?` : 'give the step an id: field and refer to it as ${steps.<id>.output.<field>}',
+    };
+  }
+  if (!earlier || earlier === from) {
+    return {
+      message: `refers to step "${id}" (${formatPath(anywhere.path)}), which has not run yet at this point`,
+      hint: 'a step can use the outputs of steps that run before it',
+    };
+  }
+  if (from.path[0] === 'method' && earlier.path[0] === 'method' && (earlier.at ?? 0) > (from.at ?? 0)) {
+    return {
+      message: `refers to step "${id}", which starts at ${formatDuration(earlier.at ?? 0)}, after this step (${formatDuration(from.at ?? 0)})`,
+      hint: 'start this step later, or move the referenced step earlier',
+    };
+  }
+  return undefined;
+}
+
+function* stringsIn(value: unknown, path: PathSegment[]): Generator<{ path: PathSegment[]; text: string }> {
+  if (typeof value === 'string') {
+    yield { path, text: value };
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* stringsIn(item, [...path, index]);
+  } else if (isPlainObject(value)) {
+    for (const [key, item] of Object.entries(value)) yield* stringsIn(item, [...path, key]);
+  }
+}
+
+/** ${steps.…} anywhere outside an activity can never be resolved; say so rather than leave it as text. */
+export function stepReferencesOutsideActivities(experiment: Record<string, unknown>): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const activitySections = new Set(['setup', 'method', 'rollbacks', 'abort', 'teardown']);
+  for (const [key, value] of Object.entries(experiment)) {
+    if (activitySections.has(key)) continue;
+    const scoped = key === 'hypothesis' && isPlainObject(value) ? { ...value, probes: undefined } : value;
+    for (const { path, text } of stringsIn(scoped, [key])) {
+      for (const ref of findStepReferences(text)) {
+        issues.push({
+          path,
+          needle: ref.expression,
+          message: `${ref.expression} can only be used inside setup, hypothesis probes, method, rollbacks, abort and teardown`,
+        });
+      }
+    }
+  }
+  return issues;
+}
