@@ -87,12 +87,14 @@ function unionOptionFor(schema: z.ZodType, value: unknown): z.ZodType | undefine
   return fitting[0] ?? objects[0];
 }
 
-function schemaAtPath(schema: z.ZodType, path: readonly PathSegment[], value: unknown): z.ZodType | undefined {
+/** The schema that checks the value at `path`; a union at the end is kept when `keepUnion`. */
+function schemaAtPath(schema: z.ZodType, path: readonly PathSegment[], value: unknown, keepUnion = false): z.ZodType | undefined {
   let current: z.ZodType | undefined = schema;
   let currentValue = value;
   for (const segment of [...path, undefined]) {
     if (!current) return undefined;
     current = unwrap(current);
+    if (segment === undefined && keepUnion) return current;
     if (defOf(current).type === 'union') current = unionOptionFor(current, currentValue);
     if (!current || segment === undefined) return current;
     const def = defOf(current);
@@ -163,7 +165,7 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         break;
       }
       case 'invalid_union': {
-        const unionSchema = schemaAtPath(schema, relative, root);
+        const unionSchema = schemaAtPath(schema, relative, root, true);
         const options = unionSchema ? defOf(unionSchema).options : undefined;
         const branch = bestUnionBranch(issue.errors);
         const option = branch === undefined ? undefined : options?.[branch];
