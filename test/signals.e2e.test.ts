@@ -67,8 +67,9 @@ describe('interrupts', () => {
 
     const refused = await runCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toMatch(/still applied/);
-    expect(refused.stderr).toMatch(/faultline recover/);
+    // The refusal is the run's result: the reporter prints it with the journal's other results.
+    expect(refused.stdout).toMatch(/still applied/);
+    expect(refused.stdout).toMatch(/faultline recover/);
 
     const preview = await runCli(['recover', '--dry-run', ...ledgerArgs()]);
     expect(preview.stdout).toMatch(/would undo process.stop/);

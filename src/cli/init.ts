@@ -24,7 +24,7 @@ hypothesis:
   probes:
     - name: service answers
       probe: http
-      with: { url: \${vars.url}, timeout: 2s }
+      with: { url: "\${vars.url}", timeout: 2s }
       expect:
         status: 200
         latency: { max: 1s }
@@ -34,13 +34,13 @@ hypothesis:
 method:
   - name: freeze the process listening on the port
     fault: process.stop
-    with: { port: \${vars.port} }
+    with: { port: "\${vars.port}" }
     at: 2s
     duration: 10s
   - name: service still answers while frozen
     probe: http
     at: 5s
-    with: { url: \${vars.url}, timeout: 2s }
+    with: { url: "\${vars.url}", timeout: 2s }
     expect:
       status: 200
 
@@ -48,7 +48,7 @@ method:
 abort:
   - name: service down
     probe: tcp
-    with: { port: \${vars.port} }
+    with: { port: "\${vars.port}" }
     every: 1s
     failures: 3
 `;

@@ -28,5 +28,8 @@ describe('formatDuration', () => {
     [2000, '2s'],
     [1500, '1.5s'],
     [90_000, '1m30s'],
+    [5001, '5s'],
+    [20_001, '20s'],
+    [10_500, '10.5s'],
   ])('writes %d ms as %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });

@@ -16,7 +16,7 @@ export function parseDuration(text: string): number | undefined {
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(2).replace(/0+$/, '')}s`;
+  if (ms < 60_000) return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(2).replace(/\.?0+$/, '')}s`;
   const minutes = Math.floor(ms / 60_000);
   const rest = ms - minutes * 60_000;
   return rest === 0 ? `${minutes}m` : `${minutes}m${formatDuration(rest)}`;

@@ -2,6 +2,7 @@
 // abort conditions, continuous steady state) → undo → steady state after → rollbacks → teardown.
 // Every fault goes through the ledger before it is applied, and every path out of here undoes it.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { Output } from '../drivers/types.js';
@@ -345,6 +346,8 @@ class ExperimentRun {
     const schedule = scheduleMethod(this.options.loaded.experiment.method);
     this.phase('method', 'Method');
     const method = new AbortController();
+    // Every scheduled step waits on this signal at once; their number is bounded by the experiment.
+    setMaxListeners(0, method.signal);
     const stopMethod = (reason: unknown) => {
       if (!method.signal.aborted) method.abort(reason);
     };
@@ -512,7 +515,9 @@ class ExperimentRun {
   private async performUndo(live: LiveFault): Promise<void> {
     const { record } = live;
     // An apply that is still running could land after the undo and leave the fault behind.
-    await Promise.race([live.applying.catch(() => undefined), this.clock.sleep(APPLY_GRACE_MS)]);
+    const grace = new AbortController();
+    await Promise.race([live.applying.catch(() => undefined), this.clock.sleep(APPLY_GRACE_MS, grace.signal).catch(() => undefined)]);
+    grace.abort(); // the grace timer must not hold the process open after the run
     if (record.undo === null) return;
     if (this.options.keepFaults) {
       record.status = 'kept';
@@ -665,7 +670,12 @@ class ExperimentRun {
     if (this.interrupted) return ['interrupted', 'interrupted; faults were undone'];
     if (this.runError !== undefined) return ['failed', errorMessage(this.runError)];
     if (this.aborted) return ['aborted', `aborted: ${this.journal.abort?.condition ?? 'abort condition'} tripped; faults were undone`];
-    if (this.deviations.length > 0) return ['deviated', this.deviations.join('; ')];
+    if (this.deviations.length > 0) {
+      // The journal lists every miss; the one-line reason names the first few.
+      const shown = this.deviations.slice(0, 3).join('; ');
+      const more = this.deviations.length - 3;
+      return ['deviated', more > 0 ? `${shown}; and ${more} more (see the journal)` : shown];
+    }
     const kept = this.journal.faults.filter((f) => f.status === 'kept').length;
     return ['passed', kept > 0 ? `the steady state held; ${kept} fault(s) kept in place (--keep-faults): run \`faultline recover\`` : 'the steady state held'];
   }

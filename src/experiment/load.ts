@@ -277,8 +277,13 @@ function parseSource(file: string, text: string): ParsedSource {
     const { line, col } = lineCounter.linePos(offset);
     problems.push({ file, line, column: col, path: '', message, ...(hint ? { hint } : {}) });
   };
-  for (const error of [...document.errors, ...document.warnings]) {
-    const explained = explainYamlError(error.code, error.message);
+  // After the first syntax error the parser is lost and reports the rest of the file token by token
+  // (60 errors for one unquoted ${…}); only the first error says anything true.
+  const syntaxErrors = [...document.errors, ...document.warnings].sort((a, b) => a.pos[0] - b.pos[0]);
+  const first = syntaxErrors[0];
+  for (const error of syntaxErrors) {
+    if (error !== first && error.code !== 'MULTIPLE_DOCS' && error.code !== 'TAB_AS_INDENT') continue;
+    const explained = explainYamlError(error.code, error.message, lineText(text, lineCounter, error.pos[0]));
     at(error.pos[0], explained.message, explained.hint);
   }
   for (const duplicate of findDuplicateKeys(document, lineCounter)) at(duplicate.offset, duplicate.message, duplicate.hint);
@@ -311,7 +316,18 @@ function aliasNodes(document: Document) {
   return found;
 }
 
-function explainYamlError(code: string, message: string): { message: string; hint?: string } {
+function lineText(text: string, lineCounter: LineCounter, offset: number): string {
+  const { line } = lineCounter.linePos(offset);
+  const start = lineCounter.lineStarts[line - 1] ?? 0;
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end === -1 ? undefined : end);
+}
+
+function explainYamlError(code: string, message: string, line: string): { message: string; hint?: string } {
+  // `{ url: ${vars.url} }`: in a flow mapping the braces of an unquoted ${…} read as YAML syntax.
+  if (/[{[]/.test(line) && /[:,[{]\s*\$\{/.test(line)) {
+    return { message, hint: 'inside { } or [ ], quote a value that holds ${…}: url: "${vars.url}"' };
+  }
   switch (code) {
     case 'MULTIPLE_DOCS':
       return { message: 'a second document starts here; a file holds one experiment', hint: 'split it into one file per experiment; faultline run <folder> runs them in order' };

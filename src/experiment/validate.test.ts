@@ -99,10 +99,16 @@ describe('validateAgainstDrivers', () => {
     expect(issue?.hint).toBe('toxiproxy.proxies is a probe: write probe: toxiproxy.proxies');
   });
 
-  it('refuses a fault without an undo', () => {
-    const [issue] = validateAgainstDrivers(experiment({ method: [{ fault: 'toxiproxy.reset' }] }), registry);
-    expect(issue).toMatchObject({ path: ['method', 0, 'fault'], message: 'toxiproxy.reset cannot be a fault: it has no undo' });
-    expect(issue?.hint).toContain('action: toxiproxy.reset');
+  it('takes an irreversible action as a fault, but not for a duration', () => {
+    expect(validateAgainstDrivers(experiment({ method: [{ fault: 'toxiproxy.reset' }] }), registry)).toEqual([]);
+    const [issue] = validateAgainstDrivers(experiment({ method: [{ fault: 'toxiproxy.reset', duration: '5s' }] }), registry);
+    expect(issue).toMatchObject({ path: ['method', 0, 'duration'], message: 'toxiproxy.reset has no undo, so it cannot last for a duration' });
+  });
+
+  it('refuses a reversible action run as a plain action, which nothing would undo', () => {
+    const [issue] = validateAgainstDrivers(experiment({ method: [{ action: 'toxiproxy.latency', with: { proxy: 'db', latency: '1s' } }] }), registry);
+    expect(issue).toMatchObject({ path: ['method', 0, 'action'], message: 'toxiproxy.latency would be left applied: as an action nothing undoes it' });
+    expect(issue?.hint).toContain('fault: toxiproxy.latency');
   });
 
   it('validates arguments by path in every section', () => {
@@ -116,6 +122,7 @@ describe('validateAgainstDrivers', () => {
       registry,
     );
     expect(issues.map((i) => `${formatPath(i.path)}: ${i.message}`)).toEqual([
+      'setup[0].action: toxiproxy.latency would be left applied: as an action nothing undoes it',
       'setup[0].with.latency: missing latency: expected text',
       'abort[0].with.x: unknown key "x"',
       'method[0].with.jitter: expected a number, found "lots"',

@@ -323,11 +323,20 @@ function checkActivity(activity: Activity, registry: DriverRegistry): DocumentIs
     return [{ path: refPath, message: error.message, hint: wrongKindHint(activity, registry) ?? error.hint }];
   }
   const issues: DocumentIssue[] = [];
-  if (activity.kind === 'fault' && entry.reversible !== true) {
+  if (activity.kind === 'fault' && entry.reversible !== true && activity.spec['duration'] !== undefined) {
+    // An irreversible fault (a kill) is welcome on the timeline and in the ledger, but nothing ends it.
+    issues.push({
+      path: [...activity.path, 'duration'],
+      message: `${activity.ref} has no undo, so it cannot last for a duration`,
+      hint: 'remove duration; what happens after it (the system healing itself) is judged by probes',
+    });
+  }
+  if (activity.kind === 'action' && entry.reversible === true) {
+    // Run as a plain action its undo would never run: the fault would be left behind (promise 1).
     issues.push({
       path: refPath,
-      message: `${activity.ref} cannot be a fault: it has no undo`,
-      hint: `use action: ${activity.ref} to run it once; its effect is then judged by probes`,
+      message: `${activity.ref} would be left applied: as an action nothing undoes it`,
+      hint: `use fault: ${activity.ref} so that it is written to the ledger and undone`,
     });
   }
   const args = activity.with ?? {};

@@ -23,8 +23,8 @@ const KILL_WAIT_MS = 2000;
 
 const commandArgs = z.strictObject({
   run: z
-    .union([z.string().min(1), z.array(z.string()).min(1)])
-    .meta({ description: 'A command line run by /bin/sh -c, or an argv list run directly without a shell.' }),
+    .union([z.string().min(1), z.array(z.union([z.string(), z.number()]).transform(String)).min(1)])
+    .meta({ description: 'A command line run by /bin/sh -c, or an argv list run directly without a shell (numbers in it are passed as text).' }),
   cwd: z.string().optional().meta({ description: 'Working directory, relative to the experiment file.' }),
   env: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
