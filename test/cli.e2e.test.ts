@@ -1,6 +1,6 @@
 // The command line as users meet it: help, exit codes, init, drivers, schema, and bad input handled
 // without a stack trace.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,5 +63,26 @@ describe('faultline CLI', () => {
     const empty = await runCli(['run', dir]);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/no experiment files/);
+  });
+
+  it('runs a folder in order with the worst exit code, and runs nothing when one file is broken', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-folder-'));
+    const experiment = (title: string, run: string) =>
+      `version: 1\ntitle: ${title}\nmethod:\n  - probe: command\n    with: { run: "touch ran-${title}; ${run}" }\n    expect: { exitCode: 0 }\n`;
+    await writeFile(join(dir, 'a-passes.yaml'), experiment('a', 'true'));
+    await writeFile(join(dir, 'b-deviates.yaml'), experiment('b', 'false'));
+    const both = await runCli(['run', dir, '--journal', join(dir, 'journals'), '--ledger-dir', join(dir, 'ledger')], { cwd: dir });
+    expect(both.code).toBe(1);
+    const journals = await readdir(join(dir, 'journals'));
+    expect(journals.sort()).toEqual(['a-passes.journal.json', 'b-deviates.journal.json']);
+    expect(JSON.parse(await readFile(join(dir, 'journals', 'a-passes.journal.json'), 'utf8')).status).toBe('passed');
+
+    await rm(join(dir, 'ran-a'));
+    await writeFile(join(dir, 'c-broken.yaml'), 'version: 1\ntitle: c\nmethod:\n  - probe: comand\n');
+    const broken = await runCli(['run', dir, '--ledger-dir', join(dir, 'ledger')], { cwd: dir });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/c-broken\.yaml:4:\d+/);
+    expect(broken.stderr).toMatch(/nothing was run/);
+    expect(await readdir(dir)).not.toContain('ran-a');
   });
 });

@@ -7,7 +7,7 @@ import { parseDuration } from '../engine/duration.js';
 import { ExitCode, FaultlineError } from '../engine/errors.js';
 import { writeJournal, type RunStatus } from '../engine/journal.js';
 import { runExperiment } from '../engine/run.js';
-import { findExperimentFiles, loadExperiment, parseVarAssignments, readVarFile } from '../experiment/load.js';
+import { findExperimentFiles, loadExperiment, parseVarAssignments, readVarFile, type LoadedExperiment } from '../experiment/load.js';
 import { rollbackStrategies, type RollbackStrategy } from '../experiment/schema.js';
 import { TerminalReporter } from '../report/terminal.js';
 import { reportError, worstExitCode } from './errors.js';
@@ -119,13 +119,29 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     (signal) => writeLine(io.stderr, colors.yellow(`\n${signal}: stopping and undoing faults… (press Ctrl-C again to exit at once; then run \`faultline recover\`)`)),
     (signal) => writeLine(io.stderr, colors.red(`\n${signal} again: exiting now. Faults may still be applied: run \`faultline recover\`.`)),
   );
+  // Every file is loaded before any runs: a typo in the third experiment must not surface after the
+  // first two have already broken things.
+  const loadedFiles: LoadedExperiment[] = [];
+  const loadCodes: number[] = [];
+  for (const file of files) {
+    try {
+      loadedFiles.push(await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry }));
+    } catch (error) {
+      loadCodes.push(reportError(error, io));
+    }
+  }
+  if (loadCodes.length > 0) {
+    if (files.length > 1) writeLine(io.stderr, `nothing was run: ${loadCodes.length} of ${files.length} experiments cannot be loaded`);
+    return worstExitCode(loadCodes);
+  }
+
   const codes: number[] = [];
   try {
-    for (const file of files) {
+    for (const loaded of loadedFiles) {
+      const file = loaded.file;
       if (interrupts.signal.aborted) break;
       let code: number;
       try {
-        const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
         const reporter = new TerminalReporter({ stream: io.stdout, colors, interactive: Boolean(io.stdout.isTTY) && io.env.CI !== 'true' });
         if (files.length > 1) writeLine(io.stdout, colors.bold.underline(`\n${loaded.experiment.title} (${file})`));
         const journal = await runExperiment({
