@@ -80,6 +80,7 @@ export class DriverRegistry {
   }
 
   private suggest(name: string, known: string[]): string {
+    if (known.length === 0) return 'no driver is registered that offers one';
     const close = closestName(name, known);
     return close ? `did you mean ${close}? Known: ${known.join(', ')}` : `known: ${known.join(', ')}`;
   }

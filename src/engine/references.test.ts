@@ -15,4 +15,8 @@ describe('resolveStepReferences', () => {
     expect(() => resolveStepReferences('${steps.kill-a.output.port}', outputs, 'x')).toThrow(/has no field "port"/);
   });
   it('leaves other text alone', () => expect(resolveStepReferences('${vars.x} $5', outputs, 'x')).toBe('${vars.x} $5'));
+  it('unescapes $${ beside a reference, as the loader left it, and allows spaces inside', () => {
+    expect(resolveStepReferences('kill ${ steps.kill-a.output.pid } $${HOME}', outputs, 'x')).toBe('kill 4242 ${HOME}');
+    expect(resolveStepReferences('$${steps.kill-a.output.pid}', outputs, 'x')).toBe('${steps.kill-a.output.pid}');
+  });
 });

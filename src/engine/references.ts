@@ -2,8 +2,12 @@
 // resolved when the activity starts, from the outputs of the steps that ran before it.
 import { FaultlineError } from './errors.js';
 
-const REFERENCE = /\$\{steps\.([a-z][a-z0-9_-]*)\.output((?:\.[A-Za-z0-9_-]+)*)\}/g;
-const WHOLE_REFERENCE = /^\$\{steps\.([a-z][a-z0-9_-]*)\.output((?:\.[A-Za-z0-9_-]+)*)\}$/;
+// The loader substitutes ${vars.…}, ${env.…} and ${secrets.…} and leaves strings holding a step
+// reference as written, escapes included, so `$${` is unescaped here, together with the references.
+const TOKEN = /\$\$\{|\$\{\s*steps\.([A-Za-z0-9_-]+)\.output((?:\.[A-Za-z0-9_-]+)*)\s*\}/g;
+const WHOLE_REFERENCE = /^\$\{\s*steps\.([A-Za-z0-9_-]+)\.output((?:\.[A-Za-z0-9_-]+)*)\s*\}$/;
+// Escaped or not: the loader kept the escapes of exactly these strings (src/experiment/substitute.ts).
+const MENTIONS_STEPS = /\$\{\s*steps\./;
 
 export type StepOutputs = ReadonlyMap<string, Record<string, unknown>>;
 
@@ -29,9 +33,14 @@ function lookup(outputs: StepOutputs, id: string, path: string, where: string): 
 /** Replaces every step reference in a value; a string that is only a reference keeps the referenced type. */
 export function resolveStepReferences(value: unknown, outputs: StepOutputs, where: string): unknown {
   if (typeof value === 'string') {
+    if (!MENTIONS_STEPS.test(value)) return value;
     const whole = WHOLE_REFERENCE.exec(value);
     if (whole) return lookup(outputs, whole[1]!, whole[2] ?? '', where);
-    return value.replace(REFERENCE, (_match, id: string, path: string) => String(lookup(outputs, id, path, where)));
+    return value.replace(TOKEN, (match, id: string | undefined, path: string | undefined) => {
+      if (id === undefined) return '${'; // an escaped $${
+      const found = lookup(outputs, id, path ?? '', where);
+      return typeof found === 'object' && found !== null ? JSON.stringify(found) : String(found);
+    });
   }
   if (Array.isArray(value)) return value.map((item) => resolveStepReferences(item, outputs, where));
   if (value !== null && typeof value === 'object') {

@@ -260,9 +260,15 @@ method:
     at: 100ms
     with: { pid: "\${steps.freeze.output.pid}" }
     expect: { state: T }
+  - name: echo
+    probe: command
+    at: 150ms
+    with: { run: [echo, "$\${steps.freeze.output.pid} is \${steps.freeze.output.pid}, $\${HOME}"] }
 `);
     expect(journal.status).toBe('passed');
     expect(journal.activities.find((a) => a.name === 'the frozen pid')?.args).toEqual({ pid: victim.pid });
+    // An escaped $${…} stays literal, beside a reference or not.
+    expect((journal.activities.find((a) => a.name === 'echo')?.output as Record<string, unknown> | undefined)?.['stdout']).toBe(`\${steps.freeze.output.pid} is ${victim.pid}, \${HOME}\n`);
   });
 
   it('keeps secrets out of the journal and the ledger', async () => {

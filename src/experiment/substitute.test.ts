@@ -7,7 +7,6 @@ import {
   mergeVars,
   parseScalarText,
   resolveSecrets,
-  resolveStepReferences,
   substituteVariables,
   type Namespace,
   type SubstitutionContext,
@@ -134,18 +133,8 @@ describe('resolveSecrets', () => {
 describe('step references', () => {
   it('finds the step ids a string refers to', () => {
     expect(findStepReferences('pid ${steps.kill.output.pid} and $${steps.no} ${ steps.b.x }')).toEqual([
-      { id: 'kill', expression: '${steps.kill.output.pid}' },
-      { id: 'b', expression: '${ steps.b.x }' },
+      { id: 'kill', path: ['output', 'pid'], expression: '${steps.kill.output.pid}' },
+      { id: 'b', path: ['x'], expression: '${ steps.b.x }' },
     ]);
-  });
-
-  it('resolves them for the engine, keeping the type of a whole value', () => {
-    const outputs: Record<string, Record<string, unknown>> = { kill: { output: { pid: 42, tags: ['a'] } } };
-    const lookup = (id: string, path: string[]) => path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], outputs[id]);
-    expect(resolveStepReferences({ pid: '${steps.kill.output.pid}', text: 'pid=${steps.kill.output.pid} $${x}' }, lookup)).toEqual({
-      pid: 42,
-      text: 'pid=42 ${x}',
-    });
-    expect(() => resolveStepReferences('${steps.kill.output.nope}', lookup)).toThrow(/has no value/);
   });
 });

@@ -1,6 +1,6 @@
 // Variable substitution in experiment files: ${env.NAME}, ${env.NAME:-default}, ${vars.a.b} and
 // ${secrets.name} are resolved at load time; ${steps.<id>…} refers to a step's output and is left as
-// text for the engine, which resolves it with resolveStepReferences when the step has run.
+// text for the engine, which resolves it (src/engine/references.ts) when the step has run.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { FaultlineError } from '../engine/errors.js';
@@ -60,12 +60,13 @@ export function hasStepReference(text: string): boolean {
 }
 
 /** The step ids a string refers to, with each `${…}` expression as written. */
-export function findStepReferences(text: string): { id: string; expression: string }[] {
-  const found: { id: string; expression: string }[] = [];
+export function findStepReferences(text: string): { id: string; path: string[]; expression: string }[] {
+  const found: { id: string; path: string[]; expression: string }[] = [];
   for (const match of text.matchAll(EXPRESSION_RE)) {
     const inner = match[1]?.trim();
     if (inner === undefined || !inner.startsWith('steps.')) continue;
-    found.push({ id: inner.slice('steps.'.length).split('.')[0] ?? '', expression: match[0] });
+    const [id = '', ...path] = inner.slice('steps.'.length).split('.');
+    found.push({ id, path, expression: match[0] });
   }
   return found;
 }
@@ -144,8 +145,9 @@ export function substituteVariables(
 
 function substituteString(text: string, context: SubstitutionContext, path: PathSegment[], issues: DocumentIssue[]): unknown {
   if (!text.includes('${')) return text;
-  // The engine unescapes strings it resolves later, so their escapes must reach it intact.
-  const keepEscapes = hasStepReference(text);
+  // The engine resolves and unescapes every string that mentions ${steps. (escaped or not) when the
+  // step has run, so their escapes must reach it intact; `$${steps.…}` then stays a literal.
+  const keepEscapes = /\$\{\s*steps\./.test(text);
   const matches = [...text.matchAll(EXPRESSION_RE)];
   const only = matches.length === 1 ? matches[0] : undefined;
   const before = issues.length;
@@ -262,38 +264,4 @@ function lookupVar(vars: Record<string, unknown>, names: string[]): { found: unk
     }
   }
   return { found: current };
-}
-
-/**
- * For the engine: resolves ${steps.<id>.…} references once the steps have run, and unescapes $${.
- * A string that is exactly one reference takes the output's type. `lookup` receives the id and the
- * rest of the path (for `${steps.kill.output.pid}`: "kill", ["output", "pid"]).
- */
-export function resolveStepReferences(value: unknown, lookup: (id: string, path: string[]) => unknown): unknown {
-  if (typeof value === 'string') {
-    if (!hasStepReference(value)) return value;
-    const resolveOne = (inner: string): unknown => {
-      const [, id = '', ...rest] = inner.trim().split('.');
-      const found = lookup(id, rest);
-      if (found === undefined) {
-        throw new FaultlineError('E_INPUT', `\${${inner.trim()}} has no value: step "${id}" produced no such output`, {
-          hint: 'check the step id and the output field; `faultline drivers` lists each entry\'s outputs',
-        });
-      }
-      return found;
-    };
-    const whole = /^\$\{([^}]*)\}$/.exec(value);
-    if (whole?.[1] !== undefined && whole[1].trim().startsWith('steps.')) return resolveOne(whole[1]);
-    return value.replace(EXPRESSION_RE, (match, inner: string | undefined) => {
-      if (match === '$${') return '${';
-      if (inner === undefined || !inner.trim().startsWith('steps.')) return match;
-      const found = resolveOne(inner);
-      return typeof found === 'object' && found !== null ? JSON.stringify(found) : String(found);
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => resolveStepReferences(item, lookup));
-  if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveStepReferences(item, lookup)]));
-  }
-  return value;
 }

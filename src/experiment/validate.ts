@@ -399,6 +399,10 @@ function checkStepIds(groups: Activity[][]): DocumentIssue[] {
     for (const activity of group) {
       for (const { path, text } of stringsIn(activity.spec, activity.path)) {
         for (const ref of findStepReferences(text)) {
+          if (ref.path[0] !== 'output' || ref.path.some((segment) => !/^[A-Za-z0-9_-]+$/.test(segment))) {
+            issues.push({ path, needle: ref.expression, message: `${ref.expression} is not a step reference the engine can resolve`, hint: `write \${steps.${ref.id}.output.<field>}; \`faultline drivers\` lists each entry's outputs` });
+            continue;
+          }
           const target = before.get(ref.id) ?? inGroup.get(ref.id);
           const problem = stepReferenceProblem(ref.id, target, all, activity);
           if (problem) issues.push({ path, needle: ref.expression, message: `${ref.expression} ${problem.message}`, hint: problem.hint });
