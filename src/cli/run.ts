@@ -101,24 +101,6 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
   const colors = colorsFor(io.stdout, io.env);
-  if (flags.dryRun) {
-    const codes: number[] = [];
-    for (const file of files) {
-      try {
-        const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
-        await printPlan(loaded, registry, io, { dryRun: true });
-        codes.push(ExitCode.passed);
-      } catch (error) {
-        codes.push(reportError(error, io));
-      }
-    }
-    return worstExitCode(codes);
-  }
-
-  const interrupts = handleInterrupts(
-    (signal) => writeLine(io.stderr, colors.yellow(`\n${signal}: stopping and undoing faults… (press Ctrl-C again to exit at once; then run \`faultline recover\`)`)),
-    (signal) => writeLine(io.stderr, colors.red(`\n${signal} again: exiting now. Faults may still be applied: run \`faultline recover\`.`)),
-  );
   // Every file is loaded before any runs: a typo in the third experiment must not surface after the
   // first two have already broken things.
   const loadedFiles: LoadedExperiment[] = [];
@@ -135,6 +117,19 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     return worstExitCode(loadCodes);
   }
 
+  if (flags.dryRun) {
+    const codes: number[] = [];
+    for (const loaded of loadedFiles) {
+      // A plan that cannot be resolved (a target not found) is reported; the other plans still print.
+      codes.push(await printPlan(loaded, registry, io, { dryRun: true }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
+    }
+    return worstExitCode(codes);
+  }
+
+  const interrupts = handleInterrupts(
+    (signal) => writeLine(io.stderr, colors.yellow(`\n${signal}: stopping and undoing faults… (press Ctrl-C again to exit at once; then run \`faultline recover\`)`)),
+    (signal) => writeLine(io.stderr, colors.red(`\n${signal} again: exiting now. Faults may still be applied: run \`faultline recover\`.`)),
+  );
   const codes: number[] = [];
   try {
     for (const loaded of loadedFiles) {
