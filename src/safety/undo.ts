@@ -1,22 +1,14 @@
 // Undoing one ledger entry: shared by the engine at the end of a fault and by `faultline recover`
 // in a new process, so both follow the same path and the same retry rules.
-import type { DriverRegistry } from '../drivers/registry.js';
 import type { DriverContext, UndoSpec } from '../drivers/types.js';
-import type { Clock } from '../engine/clock.js';
-import { parseArgs, withDeadline } from '../engine/activity.js';
+import { parseArgs, withDeadline, type ActivityEnvironment } from '../engine/activity.js';
 import { FaultlineError, errorMessage } from '../engine/errors.js';
 
 export const UNDO_TIMEOUT_MS = 30_000;
 export const UNDO_ATTEMPTS = 3;
 
-export interface UndoEnvironment {
-  registry: DriverRegistry;
-  cwd: string;
-  env: Readonly<Record<string, string | undefined>>;
-  runId: string;
-  clock: Clock;
-  targets: ReadonlyMap<string, unknown>;
-}
+/** An undo needs what an activity needs, except the outputs of earlier steps. */
+export type UndoEnvironment = Omit<ActivityEnvironment, 'outputs'>;
 
 /**
  * Runs an undo, retrying a transient failure a few times. It deliberately takes no abort signal from

@@ -303,14 +303,17 @@ type KillArgs = z.output<typeof killArgs>;
 type SignalArgs = z.output<typeof signalArgs>;
 type TargetOnlyArgs = z.output<typeof targetArgs>;
 
+/** For kill and signal: the target is resolved and checked, and there is nothing to undo. */
+async function prepareWithoutUndo(args: TargetOnlyArgs, ctx: DriverContext) {
+  const identity = await prepareTarget(args, ctx);
+  return { targets: [describeProcess(identity)], undo: null, state: identity };
+}
+
 const kill: ActionDefinition<KillArgs> = {
   description: 'Kill a process (SIGKILL unless told otherwise). Nothing undoes it: recovery is judged by probes.',
   args: killArgs,
   reversible: false,
-  async prepare(args, ctx) {
-    const identity = await prepareTarget(args, ctx);
-    return { targets: [describeProcess(identity)], undo: null, state: identity };
-  },
+  prepare: prepareWithoutUndo,
   async apply(args, prepared, ctx) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, args.signal);
@@ -347,10 +350,7 @@ const signal: ActionDefinition<SignalArgs> = {
   description: 'Send any signal (SIGTERM, SIGHUP, SIGUSR1 …); nothing undoes it. For SIGSTOP use process.stop.',
   args: signalArgs,
   reversible: false,
-  async prepare(args, ctx) {
-    const identity = await prepareTarget(args, ctx);
-    return { targets: [describeProcess(identity)], undo: null, state: identity };
-  },
+  prepare: prepareWithoutUndo,
   async apply(args, prepared) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, args.signal);
