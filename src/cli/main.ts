@@ -13,7 +13,7 @@ import { initCommand } from './init.js';
 import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
 import { recoverCommand } from './recover.js';
-import { collectVars, expandExperimentPaths, runCommand } from './run.js';
+import { collectVars, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -57,6 +57,7 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--keep-faults', 'do not undo faults at the end (they stay in the ledger for `faultline recover`)')
     .option('--force', 'start even though the ledger still holds applied faults')
     .option('--dry-run', 'resolve and print the plan without any mutating call')
+    .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (paths: string[], flags) => setExitCode(await runCommand(paths, flags, io, registry)));
 
@@ -89,11 +90,13 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
       .argument('<file>', 'experiment file'),
   )
     .option('--json', 'print the plan as JSON')
+    .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it')
     .action(async (file: string, flags) => {
       const [path] = await expandExperimentPaths([file], io.cwd);
       const vars = await collectVars(flags, io.cwd);
       const loaded = await loadExperiment(path!, { cwd: io.cwd, env: io.env, vars, registry });
-      await printPlan(loaded, registry, io, { json: Boolean(flags.json) });
+      const seed = parseSeedFlag(flags.seed);
+      await printPlan(loaded, registry, io, { json: Boolean(flags.json), ...(seed !== undefined ? { seed } : {}) });
     });
 
   program

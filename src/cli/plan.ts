@@ -6,8 +6,8 @@ import type { LoadedExperiment } from '../experiment/load.js';
 import { renderTable } from '../report/terminal.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 
-export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
-  const plan = await planExperiment(loaded, registry, { cwd: io.cwd, env: io.env });
+export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number } = {}): Promise<void> {
+  const plan = await planExperiment(loaded, registry, { cwd: io.cwd, env: io.env, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
   if (options.json) {
     writeLine(io.stdout, JSON.stringify(plan, null, 2));
     return;
@@ -19,7 +19,7 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
   if (plan.hypothesis.length) {
     out(`steady state (before and after): ${plan.hypothesis.join(', ')}${plan.continuousEveryMs ? `; also every ${formatDuration(plan.continuousEveryMs)} during the method` : ''}`);
   }
-  out(`method: ${formatDuration(plan.methodLengthMs)}`);
+  out(`method: ${formatDuration(plan.methodLengthMs)} · seed ${plan.seed} (replay random selections with --seed ${plan.seed})`);
   out(
     renderTable(
       ['at', 'until', 'kind', 'step', 'targets', 'undo'],

@@ -25,6 +25,7 @@ export interface RunFlags {
   timeout?: string;
   force?: boolean;
   dryRun?: boolean;
+  seed?: string;
 }
 
 export const EXIT_CODE_BY_STATUS: Record<RunStatus, number> = {
@@ -73,8 +74,21 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: RollbackStrategy } {
-  const parsed: { timeoutMs?: number; rollbackStrategy?: RollbackStrategy } = {};
+/** `--seed`: a non-negative integer, so a random selection can be replayed. */
+export function parseSeedFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 2 ** 31 - 1) {
+    throw new FaultlineError('E_INPUT', `--seed: expected a whole number from 0 to ${2 ** 31 - 1}, got "${value}"`, {
+      hint: 'use the seed a journal or plan printed to hit the same targets again',
+    });
+  }
+  return Number(value);
+}
+
+function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: RollbackStrategy; seed?: number } {
+  const parsed: { timeoutMs?: number; rollbackStrategy?: RollbackStrategy; seed?: number } = {};
+  const seed = parseSeedFlag(flags.seed);
+  if (seed !== undefined) parsed.seed = seed;
   if (flags.timeout !== undefined) {
     const ms = parseDuration(flags.timeout);
     if (ms === undefined) throw new FaultlineError('E_INPUT', `--timeout: expected a duration like 90s or 5m, got "${flags.timeout}"`);
@@ -97,7 +111,7 @@ function journalPathFor(file: string, runId: string, flags: RunFlags, many: bool
 }
 
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
-  const { timeoutMs, rollbackStrategy } = parseFlags(flags);
+  const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
   const colors = colorsFor(io.stdout, io.env);
@@ -121,7 +135,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     const codes: number[] = [];
     for (const loaded of loadedFiles) {
       // A plan that cannot be resolved (a target not found) is reported; the other plans still print.
-      codes.push(await printPlan(loaded, registry, io, { dryRun: true }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
+      codes.push(await printPlan(loaded, registry, io, { dryRun: true, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
     }
     return worstExitCode(codes);
   }
@@ -150,6 +164,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ignoreLedger: Boolean(flags.force),
           ...(rollbackStrategy ? { rollbackStrategy } : {}),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(seed !== undefined ? { seed } : {}),
           onEvent: (event) => reporter.onEvent(event),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);

@@ -17,6 +17,8 @@ export interface DriverContext {
   /** This driver's validated `targets.<driver>` settings from the experiment (undefined when absent). */
   target: unknown;
   runId: string;
+  /** Seed for random target selection (settings.seed, --seed, or drawn at random and journaled), so a run can be replayed. */
+  seed: number;
   /** A line for the journal, attached to the running activity. */
   log(message: string): void;
 }

@@ -20,6 +20,8 @@ export interface ActivityEnvironment {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
   runId: string;
+  /** Seed for random target selection; see DriverContext.seed. */
+  seed: number;
   clock: Clock;
   /** Parsed `targets.<driver>` settings by driver name. */
   targets: ReadonlyMap<string, unknown>;
@@ -52,6 +54,7 @@ export function driverContext(env: ActivityEnvironment, driver: Driver, signal: 
     signal,
     target: env.targets.get(driver.name),
     runId: env.runId,
+    seed: env.seed,
     log: (message) => logs.push(message),
   };
 }

@@ -72,6 +72,8 @@ export interface Journal {
   journalVersion: typeof JOURNAL_VERSION;
   faultline: string;
   runId: string;
+  /** Seed of random target selection; `faultline run --seed <n>` replays it. */
+  seed: number;
   experiment: {
     file: string;
     title: string;

@@ -5,7 +5,7 @@ import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
 import { systemClock } from './clock.js';
 import { errorMessage } from './errors.js';
-import { parseTargets } from './run.js';
+import { drawSeed, parseTargets } from './run.js';
 import { plannedMethodLength, scheduleMethod, type StepKind } from './timeline.js';
 
 export interface PlannedStep {
@@ -23,6 +23,8 @@ export interface PlannedStep {
 
 export interface Plan {
   file: string;
+  /** The seed random selections were drawn with: `run --seed <n>` hits the same targets. */
+  seed: number;
   title: string;
   setup: string[];
   hypothesis: string[];
@@ -37,15 +39,17 @@ export interface Plan {
 export async function planExperiment(
   loaded: LoadedExperiment,
   registry: DriverRegistry,
-  context: { cwd: string; env: Readonly<Record<string, string | undefined>> },
+  context: { cwd: string; env: Readonly<Record<string, string | undefined>>; seed?: number },
 ): Promise<Plan> {
   const { experiment } = loaded;
+  const seed = context.seed ?? experiment.settings?.seed ?? drawSeed();
   const schedule = scheduleMethod(experiment.method);
   const env: ActivityEnvironment = {
     registry,
     cwd: context.cwd,
     env: context.env,
     runId: 'plan',
+    seed,
     clock: systemClock,
     targets: parseTargets(loaded, registry),
     outputs: new Map(),
@@ -73,6 +77,7 @@ export async function planExperiment(
   const label = (a: { name?: string | undefined; probe?: string; action?: string }) => a.name ?? a.probe ?? a.action ?? '?';
   return {
     file: loaded.file,
+    seed,
     title: experiment.title,
     setup: (experiment.setup ?? []).map(label),
     hypothesis: (experiment.hypothesis?.probes ?? []).map(label),

@@ -59,6 +59,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Start even though the ledger holds faults still applied (they are left for `recover`). */
   ignoreLedger?: boolean;
+  /** Seed for random target selection; overrides settings.seed. Drawn at random when neither is given. */
+  seed?: number;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -67,6 +69,11 @@ export const DEFAULT_LEDGER_DIR = '.faultline';
 export function newRunId(date: Date): string {
   const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A seed for a run that names none; journaled so `--seed` can replay the same selection. */
+export function drawSeed(): number {
+  return randomBytes(4).readUInt32BE(0) & 0x7fffffff;
 }
 
 export function ledgerDirFor(cwd: string, configured: string | undefined): string {
@@ -127,12 +134,14 @@ class ExperimentRun {
     const { loaded } = options;
     const started = this.clock.date();
     const runId = newRunId(started);
+    const seed = options.seed ?? loaded.experiment.settings?.seed ?? drawSeed();
     this.ledger = new Ledger(options.ledgerDir ?? ledgerDirFor(options.cwd, loaded.experiment.settings?.ledgerDir));
     this.env = {
       registry: options.registry,
       cwd: options.cwd,
       env: options.env,
       runId,
+      seed,
       clock: this.clock,
       targets: new Map(),
       outputs: this.outputs,
@@ -141,6 +150,7 @@ class ExperimentRun {
       journalVersion: JOURNAL_VERSION,
       faultline: FAULTLINE_VERSION,
       runId,
+      seed,
       experiment: {
         file: loaded.file,
         title: loaded.experiment.title,

@@ -8,7 +8,7 @@ export const UNDO_TIMEOUT_MS = 30_000;
 export const UNDO_ATTEMPTS = 3;
 
 /** An undo needs what an activity needs, except the outputs of earlier steps. */
-export type UndoEnvironment = Omit<ActivityEnvironment, 'outputs'>;
+export type UndoEnvironment = Omit<ActivityEnvironment, 'outputs' | 'seed'>;
 
 /**
  * Runs an undo, retrying a transient failure a few times. It deliberately takes no abort signal from
@@ -22,7 +22,7 @@ export async function runUndo(env: UndoEnvironment, undo: UndoSpec, logs: string
     try {
       await withDeadline(
         (signal) => {
-          const context: DriverContext = { cwd: env.cwd, env: env.env, signal, target: env.targets.get(undo.driver), runId: env.runId, log: (m) => logs.push(m) };
+          const context: DriverContext = { cwd: env.cwd, env: env.env, signal, target: env.targets.get(undo.driver), runId: env.runId, seed: 0, log: (m) => logs.push(m) };
           return definition.run(args, context);
         },
         UNDO_TIMEOUT_MS,

@@ -11,7 +11,7 @@ let dir: string;
 const leftovers: number[] = [];
 
 function testContext(signal = new AbortController().signal): DriverContext {
-  return { cwd: dir, env: { PATH: process.env.PATH, HOME_FROM_CTX: 'ctx' }, signal, target: undefined, runId: 'test', log: () => {} };
+  return { cwd: dir, env: { PATH: process.env.PATH, HOME_FROM_CTX: 'ctx' }, signal, target: undefined, runId: 'test', seed: 1, log: () => {} };
 }
 
 const probe = commandDriver.probes.run;

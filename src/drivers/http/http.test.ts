@@ -6,7 +6,7 @@ import type { DriverContext } from '../types.js';
 import { httpDriver, MAX_BODY_BYTES } from './index.js';
 
 function testContext(signal = new AbortController().signal): DriverContext {
-  return { cwd: process.cwd(), env: {}, signal, target: undefined, runId: 'test', log: () => {} };
+  return { cwd: process.cwd(), env: {}, signal, target: undefined, runId: 'test', seed: 1, log: () => {} };
 }
 
 const probe = httpDriver.probes.request;

@@ -11,7 +11,7 @@ let dir: string;
 const children: ChildProcess[] = [];
 
 function testContext(target?: unknown): DriverContext {
-  return { cwd: dir, env: {}, signal: new AbortController().signal, target, runId: 'test', log: () => {} };
+  return { cwd: dir, env: {}, signal: new AbortController().signal, target, runId: 'test', seed: 1, log: () => {} };
 }
 
 function startIdle(): ChildProcess {
