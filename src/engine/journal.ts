@@ -4,6 +4,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UndoSpec } from '../drivers/types.js';
 import type { LedgerEntry } from '../safety/ledger.js';
+import type { VerdictRecord } from '../verdicts/types.js';
+import type { WorkloadRecord, WorkloadWindow } from '../workload/types.js';
 import type { ToleranceMiss } from './tolerance.js';
 
 export const JOURNAL_VERSION = 1;
@@ -97,6 +99,12 @@ export interface Journal {
   };
   activities: ActivityRecord[];
   faults: FaultRecord[];
+  /** The traffic driven at the target, when the experiment declares a workload. */
+  workload?: WorkloadRecord;
+  /** Workload figures by window: baseline, each fault, recovery, total. Empty without a workload. */
+  windows: WorkloadWindow[];
+  /** The resilience verdicts the experiment declares, evaluated from this journal. */
+  verdicts: VerdictRecord[];
   /** The ledger entries of this run, as they stood at the end. */
   ledger: LedgerEntry[];
   abort?: { condition: string; at: string; misses: ToleranceMiss[] };

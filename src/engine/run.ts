@@ -168,6 +168,8 @@ class ExperimentRun {
       hypothesis: {},
       activities: [],
       faults: [],
+      windows: [],
+      verdicts: [],
       ledger: [],
     };
   }
