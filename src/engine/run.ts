@@ -7,7 +7,12 @@ import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { Output } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
-import type { AbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
+import type { Experiment } from '../experiment/schema.js';
+import type { ToleranceMiss } from './tolerance.js';
+import type { AbortSpec, ProbeAbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
+import { evaluateVerdicts, percent } from '../verdicts/evaluate.js';
+import { Workload } from '../workload/generator.js';
+import { successRule } from '../workload/schema.js';
 import { Ledger, type LedgerIntent } from '../safety/ledger.js';
 import { runUndo } from '../safety/undo.js';
 import {
@@ -90,7 +95,7 @@ export function driversUsed(loaded: LoadedExperiment, registry: DriverRegistry):
   for (const p of experiment.hypothesis?.probes ?? []) add(p.probe, 'probe');
   for (const s of experiment.method) s.probe !== undefined ? add(s.probe, 'probe') : add((s.fault ?? s.action)!, 'action');
   for (const r of experiment.rollbacks ?? []) add(r.action, 'action');
-  for (const c of experiment.abort ?? []) add(c.probe, 'probe');
+  for (const c of experiment.abort ?? []) if (c.probe !== undefined) add(c.probe, 'probe');
   return names;
 }
 
@@ -123,6 +128,9 @@ class ExperimentRun {
   private readonly stopRun = new AbortController();
   private readonly live: LiveFault[] = [];
   private methodStart = 0;
+  private workload: Workload | undefined;
+  /** Where the workload's zero sits on the method's clock (negative: traffic started first). */
+  private workloadOffsetMs = 0;
   private deviations: string[] = [];
   private runError: unknown;
   private interrupted = false;
@@ -293,7 +301,7 @@ class ExperimentRun {
     return this.record(record);
   }
 
-  private async runProbeSpec(probe: ProbeSpec | AbortSpec, phase: Phase, key: string, signal: AbortSignal): Promise<ActivityRecord> {
+  private async runProbeSpec(probe: ProbeSpec | ProbeAbortSpec, phase: Phase, key: string, signal: AbortSignal): Promise<ActivityRecord> {
     const name = probe.name ?? `probe ${probe.probe}`;
     this.emit({ type: 'activity-start', key, phase, kind: 'probe', name });
     const record = await runProbe(
@@ -367,18 +375,62 @@ class ExperimentRun {
     if (this.stopRun.signal.aborted) return false;
     this.stopRun.signal.addEventListener('abort', onStop, { once: true });
     const watchers = new AbortController();
-    this.methodStart = this.clock.now();
-    this.journal.methodStartedAt = this.clock.date().toISOString();
-    const watching = this.watch(watchers.signal, stopMethod);
+    const spec = this.options.loaded.experiment.workload;
     try {
-      await Promise.all(schedule.map((item) => this.runScheduled(item, method.signal, stopMethod)));
+      if (spec) {
+        this.workload = this.startWorkload(spec);
+        // The baseline: traffic before any fault; cut short by an interrupt like everything else.
+        await this.clock.sleep(spec.before, method.signal).catch(() => undefined);
+      }
+      if (method.signal.aborted) return false;
+      this.methodStart = this.clock.now();
+      this.journal.methodStartedAt = this.clock.date().toISOString();
+      if (this.workload) this.workloadOffsetMs = -this.workload.elapsed();
+      const watching = this.watch(watchers.signal, stopMethod);
+      try {
+        await Promise.all(schedule.map((item) => this.runScheduled(item, method.signal, stopMethod)));
+      } finally {
+        watchers.abort();
+        await watching;
+      }
+      // Faults without an undo (a kill) stay in their window until the method ends.
+      for (const live of this.live) if (live.record.status === 'irreversible') this.workload?.recorder.faultEnded(live.record.key, this.workload.elapsed());
+      await this.undoAll();
+      // The recovery window: traffic after every fault is gone.
+      if (spec && !method.signal.aborted) await this.clock.sleep(spec.after, method.signal).catch(() => undefined);
     } finally {
-      watchers.abort();
-      await watching;
       this.stopRun.signal.removeEventListener('abort', onStop);
+      await this.stopWorkload(method.signal.aborted);
     }
-    await this.undoAll();
     return !method.signal.aborted;
+  }
+
+  private startWorkload(spec: NonNullable<Experiment['workload']>): Workload {
+    const workload = new Workload({
+      url: spec.url,
+      method: spec.method,
+      headers: spec.headers ?? {},
+      body: spec.body,
+      timeoutMs: spec.timeout,
+      rate: spec.rate,
+      maxInFlight: spec.maxInFlight,
+      concurrency: spec.concurrency,
+      isSuccess: successRule(spec.success),
+    });
+    workload.start();
+    this.emit({ type: 'note', message: `workload: ${spec.rate !== undefined ? `${spec.rate} req/s` : `${spec.concurrency} users`} → ${spec.method} ${spec.url}` });
+    return workload;
+  }
+
+  /** Stops the traffic and writes its windows to the journal; safe to call twice. */
+  private async stopWorkload(abandon: boolean): Promise<void> {
+    const workload = this.workload;
+    if (!workload) return;
+    this.workload = undefined;
+    await workload.stop(abandon);
+    const { workload: record, windows } = workload.result(this.workloadOffsetMs);
+    this.journal.workload = record;
+    this.journal.windows = windows;
   }
 
   private elapsed(): number {
@@ -499,6 +551,7 @@ class ExperimentRun {
       record.status = prepared.undo === null ? 'irreversible' : 'applied';
       record.appliedAt = this.clock.date().toISOString();
       record.appliedAtMs = Math.round(this.elapsed());
+      this.workload?.recorder.faultApplied(record.key, record.name, this.workload.elapsed());
       record.output = output;
       activity.output = output;
       this.outputs.set(item.id, output);
@@ -548,6 +601,7 @@ class ExperimentRun {
       record.status = 'undone';
       record.undoneAt = this.clock.date().toISOString();
       record.undoneAtMs = Math.round(this.elapsed());
+      this.workload?.recorder.faultEnded(record.key, this.workload.elapsed());
       await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run' });
     } catch (error) {
       record.status = 'undo-failed';
@@ -573,22 +627,61 @@ class ExperimentRun {
   private async watch(stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
     const conditions = this.options.loaded.experiment.abort ?? [];
     const continuous = this.options.loaded.experiment.hypothesis?.continuous;
-    const loops = conditions.map((condition, index) => this.watchAbortCondition(condition, index, stop, stopMethod));
+    const loops = conditions.map((condition, index) =>
+      condition.probe !== undefined
+        ? this.watchAbortCondition({ ...condition, probe: condition.probe }, index, stop, stopMethod)
+        : this.watchWorkloadCondition(condition, index, stop, stopMethod),
+    );
     if (continuous) loops.push(this.watchSteadyState(continuous.every, stop));
     await Promise.all(loops);
   }
 
-  private async watchAbortCondition(condition: AbortSpec, index: number, stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
-    let consecutive = 0;
-    let checks = 0;
-    const name = condition.name ?? `abort condition ${index + 1}`;
-    // Bounded by the method: `stop` aborts when it ends, which ends the sleep below.
+  /** Yields every `every` ms until `stop` aborts; `stop` aborts when the method ends, so this is bounded. */
+  private async *ticks(every: number, stop: AbortSignal): AsyncGenerator<void> {
     while (!stop.aborted) {
       try {
-        await this.clock.sleep(condition.every, stop);
+        await this.clock.sleep(every, stop);
       } catch {
         return;
       }
+      yield;
+    }
+  }
+
+  private async tripAbort(name: string, reason: string, misses: ToleranceMiss[], stopMethod: (reason: unknown) => void): Promise<void> {
+    this.aborted = true;
+    this.journal.abort = { condition: name, at: this.clock.date().toISOString(), misses };
+    this.emit({ type: 'abort', condition: name, reason });
+    stopMethod(new FaultlineError('E_INTERNAL', reason, { exit: 'aborted' }));
+    // Undo at once rather than when the method's tasks have wound down.
+    await this.undoAll();
+  }
+
+  /** An abort condition on the workload's figures: the error rate over the trailing seconds. */
+  private async watchWorkloadCondition(condition: AbortSpec, index: number, stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+    const bound = condition.workload;
+    if (!bound) return;
+    const name = condition.name ?? `abort condition ${index + 1}`;
+    for await (const _ of this.ticks(condition.every, stop)) {
+      const recorder = this.workload?.recorder;
+      if (!recorder) return;
+      const recent = recorder.trailing(bound.over);
+      // Judged only once a full span of seconds is in, on enough requests.
+      if (recent.seconds * 1000 < bound.over || recent.requests < bound.minRequests) continue;
+      const errorRate = (recent.requests - recent.ok) / recent.requests;
+      if (errorRate <= bound.errorRate) continue;
+      const reason = `${name} tripped: error rate ${percent(errorRate)} (${recent.requests - recent.ok}/${recent.requests}) over the last ${formatDuration(recent.seconds * 1000)}, above ${percent(bound.errorRate)}`;
+      const miss: ToleranceMiss = { field: 'workload.errorRate', expected: `<= ${percent(bound.errorRate)}`, actual: percent(errorRate), message: reason };
+      await this.tripAbort(name, reason, [miss], stopMethod);
+      return;
+    }
+  }
+
+  private async watchAbortCondition(condition: ProbeAbortSpec, index: number, stop: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+    let consecutive = 0;
+    let checks = 0;
+    const name = condition.name ?? `abort condition ${index + 1}`;
+    for await (const _ of this.ticks(condition.every, stop)) {
       if (!this.live.some((l) => l.record.status === 'applied' || l.record.status === 'applying')) continue;
       checks += 1;
       const record = await this.runProbeSpec({ ...condition, name }, 'abort-check', `abort-${index + 1}-${checks}`, stop);
@@ -600,13 +693,8 @@ class ExperimentRun {
       consecutive += 1;
       this.record(record);
       if (consecutive >= condition.failures) {
-        this.aborted = true;
         const reason = `${name} tripped after ${consecutive} consecutive miss(es): ${record.error?.message ?? describeMisses(record)}`;
-        this.journal.abort = { condition: name, at: this.clock.date().toISOString(), misses: record.misses ?? [] };
-        this.emit({ type: 'abort', condition: name, reason });
-        stopMethod(new FaultlineError('E_INTERNAL', reason, { exit: 'aborted' }));
-        // Undo at once rather than when the method's tasks have wound down.
-        await this.undoAll();
+        await this.tripAbort(name, reason, record.misses ?? [], stopMethod);
         return;
       }
     }
@@ -615,12 +703,7 @@ class ExperimentRun {
   private async watchSteadyState(every: number, stop: AbortSignal): Promise<void> {
     const probes = this.options.loaded.experiment.hypothesis?.probes ?? [];
     const during = (this.journal.hypothesis.during = { checks: 0, misses: 0 });
-    while (!stop.aborted) {
-      try {
-        await this.clock.sleep(every, stop);
-      } catch {
-        return;
-      }
+    for await (const _ of this.ticks(every, stop)) {
       for (const [index, probe] of probes.entries()) {
         const record = await this.runProbeSpec({ ...probe, until: undefined }, 'during', `during-${during.checks + 1}-${index + 1}`, stop);
         if (record.status === 'cancelled') return;
@@ -671,6 +754,7 @@ class ExperimentRun {
     } catch (error) {
       this.incomplete.push(`ledger: ${errorMessage(error)}`);
     }
+    journal.verdicts = evaluateVerdicts(this.options.loaded.experiment.verdicts, journal);
     const [status, reason] = this.verdict();
     journal.status = status;
     journal.reason = reason;
@@ -682,14 +766,20 @@ class ExperimentRun {
     if (this.interrupted) return ['interrupted', 'interrupted; faults were undone'];
     if (this.runError !== undefined) return ['failed', errorMessage(this.runError)];
     if (this.aborted) return ['aborted', `aborted: ${this.journal.abort?.condition ?? 'abort condition'} tripped; faults were undone`];
-    if (this.deviations.length > 0) {
+    // A verdict that failed, or that the run could not exercise, keeps the run from passing.
+    const unmet = this.journal.verdicts
+      .filter((v) => v.result !== 'pass')
+      .map((v) => `${v.name} ${v.result === 'fail' ? 'did not hold' : 'was not exercised'}: ${v.evidence.summary}`);
+    const deviations = [...unmet, ...this.deviations];
+    if (deviations.length > 0) {
       // The journal lists every miss; the one-line reason names the first few.
-      const shown = this.deviations.slice(0, 3).join('; ');
-      const more = this.deviations.length - 3;
+      const shown = deviations.slice(0, 3).join('; ');
+      const more = deviations.length - 3;
       return ['deviated', more > 0 ? `${shown}; and ${more} more (see the journal)` : shown];
     }
     const kept = this.journal.faults.filter((f) => f.status === 'kept').length;
-    return ['passed', kept > 0 ? `the steady state held; ${kept} fault(s) kept in place (--keep-faults): run \`faultline recover\`` : 'the steady state held'];
+    const held = this.journal.verdicts.length > 0 ? `the steady state held and ${this.journal.verdicts.map((v) => v.name).join(', ')} held` : 'the steady state held';
+    return ['passed', kept > 0 ? `${held}; ${kept} fault(s) kept in place (--keep-faults): run \`faultline recover\`` : held];
   }
 }
 

@@ -3,6 +3,8 @@
 // own schema (see validate.ts), so this file stays independent of which drivers exist.
 import { z } from 'zod';
 import { durationSchema, parseDuration } from '../engine/duration.js';
+import { ratioSchema, verdictsSchema } from '../verdicts/schema.js';
+import { workloadSchema } from '../workload/schema.js';
 
 const nameSchema = z.string().min(1).meta({ description: 'A readable name, shown in progress output and reports.' });
 const idSchema = z
@@ -129,15 +131,28 @@ export const stepSchema = z
 export type StepSpec = z.output<typeof stepSchema>;
 
 export const abortSchema = z.strictObject({
-  probe: z.string(),
+  probe: z.string().optional().meta({ description: 'A probe checked repeatedly; the run aborts after `failures` consecutive misses.' }),
+  workload: z
+    .strictObject({
+      errorRate: ratioSchema.meta({ description: 'Abort when the share of failed requests over `over` exceeds this.' }),
+      over: durationSchema.default(5000).meta({ description: 'The trailing span the error rate is measured over (whole seconds).' }),
+      minRequests: z.int().min(1).default(10).meta({ description: 'Not judged on fewer requests than this.' }),
+    })
+    .optional()
+    .meta({ description: 'A condition on the workload\'s own figures, e.g. error rate over 50% for 5s.' }),
   name: nameSchema.optional(),
   with: argsSchema.optional(),
   expect: expectSchema.optional(),
   every: durationSchema.default(1000).meta({ description: 'How often the condition is checked while faults are live.' }),
   failures: z.int().min(1).default(1).meta({ description: 'Consecutive misses that trip the abort.' }),
   timeout: durationSchema.optional(),
+}).superRefine((condition, ctx) => {
+  if ((condition.probe === undefined) === (condition.workload === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['probe'], message: 'an abort condition needs exactly one of probe or workload' });
+  }
 });
 export type AbortSpec = z.output<typeof abortSchema>;
+export type ProbeAbortSpec = AbortSpec & { probe: string };
 
 export const rollbackStrategies = ['default', 'always', 'never', 'deviated'] as const;
 export type RollbackStrategy = (typeof rollbackStrategies)[number];
@@ -181,6 +196,8 @@ export const experimentSchema = z
       .meta({ description: 'The steady state: probes with tolerances, checked before and after the method.' }),
     method: z.array(stepSchema).min(1).meta({ description: 'Faults, actions and probes on a timeline.' }),
     rollbacks: z.array(actionSchema).optional(),
+    workload: workloadSchema.optional(),
+    verdicts: verdictsSchema.optional(),
     abort: z.array(abortSchema).optional().meta({ description: 'Conditions checked while faults are live; one that trips ends the run at once.' }),
     teardown: z.array(activitySchema).optional().meta({ description: 'Always run last, whatever happened.' }),
   })

@@ -310,6 +310,59 @@ export function validateAgainstDrivers(experiment: Experiment, registry: DriverR
   for (const activity of groups.flat()) issues.push(...checkActivity(activity, registry));
   issues.push(...checkTargets(experiment, registry));
   issues.push(...checkStepIds(groups));
+  issues.push(...checkVerdicts(experiment));
+  return issues;
+}
+
+/** Verdicts name fault and probe steps of the method by id, and the traffic verdicts need a workload. */
+export function checkVerdicts(experiment: Experiment): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const verdicts = experiment.verdicts ?? {};
+  const steps = experiment.method.filter((step) => step.id !== undefined);
+  const faultIds = steps.filter((step) => step.fault !== undefined).map((step) => step.id!);
+  const probeIds = steps.filter((step) => step.probe !== undefined).map((step) => step.id!);
+  const unknownId = (kind: string, id: string, known: string[]) => {
+    const close = closestName(id, known);
+    return {
+      message: `no ${kind} step of the method has the id "${id}"`,
+      hint: close ? `did you mean ${close}?` : known.length ? `${kind} steps with ids: ${known.join(', ')}` : `give the ${kind} step an id: and name it here`,
+    };
+  };
+  for (const name of ['timeouts', 'retries', 'failover', 'self-healing'] as const) {
+    const verdict = verdicts[name];
+    if (!verdict) continue;
+    verdict.faults?.forEach((id, index) => {
+      if (!faultIds.includes(id)) issues.push({ path: ['verdicts', name, 'faults', index], ...unknownId('fault', id, faultIds) });
+    });
+    if (name !== 'self-healing' && !experiment.workload) {
+      issues.push({
+        path: ['verdicts', name],
+        at: 'key',
+        message: `the ${name} verdict is judged on traffic, and the experiment declares no workload`,
+        hint: 'add a workload: {url, rate} section that drives requests at the service',
+      });
+    }
+  }
+  const healing = verdicts['self-healing'];
+  if (healing && !probeIds.includes(healing.probe)) issues.push({ path: ['verdicts', 'self-healing', 'probe'], ...unknownId('probe', healing.probe, probeIds) });
+  const timeouts = verdicts.timeouts;
+  if (timeouts && experiment.workload) {
+    for (const [key, bound] of Object.entries(timeouts.latency)) {
+      // A hang cut short by the workload's own timeout would look like a fast answer.
+      if (bound !== undefined && bound >= experiment.workload.timeout) {
+        issues.push({
+          path: ['verdicts', 'timeouts', 'latency', key],
+          message: `the ${key} bound (${formatDuration(bound)}) must be below the workload's request timeout (${formatDuration(experiment.workload.timeout)})`,
+          hint: 'raise workload.timeout above the bound, so a hanging request is seen for what it is',
+        });
+      }
+    }
+  }
+  (experiment.abort ?? []).forEach((condition, index) => {
+    if (condition.workload && !experiment.workload) {
+      issues.push({ path: ['abort', index, 'workload'], at: 'key', message: 'this abort condition reads the workload, and the experiment declares none', hint: 'add a workload section, or use a probe' });
+    }
+  });
   return issues;
 }
 
