@@ -1,8 +1,12 @@
 // Drives HTTP traffic at the target while faults are live: an open model (a constant arrival rate;
 // latency counts from when a request was due, so a stalled server cannot hide behind fewer requests:
 // no coordinated omission) or a closed model (N users, each sending its next request when the last
-// one ended). Requests go through an undici Pool: keep-alive connections and a fast HTTP/1.1 parser.
-import { Pool } from 'undici';
+// one ended). Requests go through an undici Pool: keep-alive connections and a fast HTTP/1.1 parser,
+// driven through its low-level dispatch handlers rather than request(): no stream and no
+// AbortController per request, which is what keeps the generator near autocannon's throughput.
+import { Pool, type Dispatcher } from 'undici';
+
+type DispatchController = Dispatcher.DispatchController;
 import { OutcomeRecorder, type WindowAccumulator } from './recorder.js';
 import type { OutcomeClass, WorkloadRecord, WorkloadWindow } from './types.js';
 
@@ -25,8 +29,13 @@ export interface WorkloadOptions {
 /** A request in flight, in dispatch order: deadlines are dispatch time plus one timeout, so the queue's head expires first. */
 interface InFlight {
   deadline: number;
-  controller: AbortController;
+  dueMs: number;
+  windows: readonly WindowAccumulator[];
+  status: number;
+  /** undici's handle on the request once it is on a connection; null while queued in the pool. */
+  controller: DispatchController | null;
   settled: boolean;
+  done: (() => void) | undefined;
 }
 
 const TIMEOUT_SWEEP_MS = 10;
@@ -50,8 +59,8 @@ export class Workload {
   private readonly path: string;
   private readonly started: number;
   private readonly inFlight: InFlight[] = [];
-  private readonly pending = new Set<Promise<void>>();
   private active = 0;
+  private drained: (() => void) | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -87,8 +96,14 @@ export class Workload {
     this.stopped = true;
     this.wake?.();
     await this.running;
-    if (abandon) for (const entry of this.inFlight) if (!entry.settled) entry.controller.abort(new Abandoned());
-    await Promise.allSettled([...this.pending]);
+    if (abandon) {
+      for (const entry of this.inFlight) {
+        if (entry.settled) continue;
+        this.settle(entry, 'timeout', false, false);
+        entry.controller?.abort(new Abandoned());
+      }
+    }
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     clearInterval(this.sweeper);
     await this.pool.close().catch(() => undefined);
   }
@@ -128,7 +143,7 @@ export class Workload {
           this.recorder.record(windows, 'dropped', false, undefined, now);
           continue;
         }
-        this.track(this.send(due, windows));
+        this.send(due, windows, undefined);
       }
       const wait = Math.max(MIN_TICK_MS, sent * interval - this.elapsed());
       await this.sleep(wait);
@@ -137,14 +152,9 @@ export class Workload {
 
   private async runClosed(users: number): Promise<void> {
     const user = async () => {
-      while (!this.stopped) await this.send(this.elapsed(), this.recorder.openWindows());
+      while (!this.stopped) await new Promise<void>((done) => this.send(this.elapsed(), this.recorder.openWindows(), done));
     };
     await Promise.all(Array.from({ length: users }, user));
-  }
-
-  private track(request: Promise<void>): void {
-    this.pending.add(request);
-    void request.finally(() => this.pending.delete(request));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -161,32 +171,38 @@ export class Workload {
     });
   }
 
-  /** One request, timed from `dueMs`; never rejects: every ending is an outcome. */
-  private async send(dueMs: number, windows: WindowAccumulator[]): Promise<void> {
-    const entry: InFlight = { deadline: this.elapsed() + this.options.timeoutMs, controller: new AbortController(), settled: false };
+  /** One request, timed from `dueMs`; every ending, the timeout included, becomes one outcome. */
+  private send(dueMs: number, windows: readonly WindowAccumulator[], done: (() => void) | undefined): void {
+    const entry: InFlight = { deadline: this.elapsed() + this.options.timeoutMs, dueMs, windows, status: 0, controller: null, settled: false, done };
     this.inFlight.push(entry);
     this.active += 1;
-    let outcome: OutcomeClass;
-    let ok = false;
-    try {
-      const response = await this.pool.request({
-        path: this.path,
-        method: this.options.method as 'GET',
-        headers: this.options.headers,
-        body: this.options.body ?? null,
-        signal: entry.controller.signal,
-      });
-      await response.body.dump({ limit: Number.MAX_SAFE_INTEGER, signal: entry.controller.signal });
-      outcome = classifyStatus(response.statusCode);
-      ok = this.options.isSuccess(response.statusCode);
-    } catch {
-      outcome = entry.controller.signal.reason instanceof TimedOut ? 'timeout' : 'connection-error';
-    }
+    this.pool.dispatch(
+      { path: this.path, method: this.options.method as Dispatcher.HttpMethod, headers: this.options.headers, body: this.options.body ?? null },
+      {
+        onRequestStart: (controller) => {
+          if (entry.settled) controller.abort(new Abandoned());
+          else entry.controller = controller;
+        },
+        onResponseStart: (_controller, statusCode) => {
+          entry.status = statusCode;
+        },
+        onResponseData: () => {},
+        onResponseEnd: () => this.settle(entry, classifyStatus(entry.status), this.options.isSuccess(entry.status)),
+        onResponseError: () => this.settle(entry, 'connection-error', false),
+      },
+    );
+  }
+
+  private settle(entry: InFlight, outcome: OutcomeClass, ok: boolean, record = true): void {
+    if (entry.settled) return;
     entry.settled = true;
     this.active -= 1;
-    if (entry.controller.signal.reason instanceof Abandoned) return;
-    const completed = this.elapsed();
-    this.recorder.record(windows, outcome, ok, completed - dueMs, completed);
+    if (record) {
+      const completed = this.elapsed();
+      this.recorder.record(entry.windows, outcome, ok, completed - entry.dueMs, completed);
+    }
+    entry.done?.();
+    if (this.active === 0) this.drained?.();
   }
 
   private expireOverdue(): void {
@@ -195,7 +211,9 @@ export class Workload {
       const head = this.inFlight[0]!;
       if (!head.settled && head.deadline > now) break;
       this.inFlight.shift();
-      if (!head.settled) head.controller.abort(new TimedOut());
+      if (head.settled) continue;
+      this.settle(head, 'timeout', false);
+      head.controller?.abort(new TimedOut());
     }
   }
 }

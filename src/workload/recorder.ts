@@ -111,6 +111,8 @@ export class OutcomeRecorder {
   private readonly seconds: WorkloadSecond[] = [];
   private secondsPerEntry = 1;
   private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number } | undefined;
+  /** openWindows() is asked once per request: the answer is kept until a window opens or closes. */
+  private openCache: WindowAccumulator[] | undefined;
 
   constructor(startMs = 0) {
     this.total = new WindowAccumulator('total', 'total', startMs);
@@ -119,11 +121,13 @@ export class OutcomeRecorder {
   }
 
   /** The windows a request due now belongs to; captured at dispatch, so late answers count where they were asked. */
-  openWindows(): WindowAccumulator[] {
+  openWindows(): readonly WindowAccumulator[] {
+    if (this.openCache) return this.openCache;
     const open: WindowAccumulator[] = [this.total];
     if (this.baseline?.open) open.push(this.baseline);
     if (this.recovery?.open) open.push(this.recovery);
     for (const window of this.liveFaults.values()) open.push(window);
+    this.openCache = open;
     return open;
   }
 
@@ -133,6 +137,7 @@ export class OutcomeRecorder {
   }
 
   faultApplied(key: string, name: string, atMs: number): void {
+    this.openCache = undefined;
     this.baseline?.close(atMs);
     // A fault after a recovery began: that was not the recovery after the last fault.
     if (this.recovery?.open) {
@@ -147,6 +152,7 @@ export class OutcomeRecorder {
   faultEnded(key: string, atMs: number): void {
     const window = this.liveFaults.get(key);
     if (!window) return;
+    this.openCache = undefined;
     window.close(atMs);
     this.liveFaults.delete(key);
     if (this.liveFaults.size === 0) {
@@ -168,6 +174,7 @@ export class OutcomeRecorder {
 
   /** Closes every window at `endMs` and returns the summaries, with offsets shifted by `offsetMs`. */
   finish(endMs: number, offsetMs: number): { windows: WorkloadWindow[]; seconds: WorkloadSecond[]; secondsPerEntry: number } {
+    this.openCache = undefined;
     this.flushSecond();
     for (const window of this.liveFaults.values()) window.close(endMs);
     this.liveFaults.clear();
