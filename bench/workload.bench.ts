@@ -13,6 +13,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
 interface Sample {
+  /** Heap in use right after the run, MiB: flat across rounds when nothing is kept per request. */
+  heapMiB?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -43,7 +45,14 @@ async function runFaultline(url: string): Promise<Sample> {
   await workload.stop();
   const total = workload.result(0).windows.find((w) => w.kind === 'total')!;
   const completed = total.requests - total.outcomes.dropped;
-  return { rps: completed / seconds, p50: total.latency?.p50 ?? NaN, p99: total.latency?.p99 ?? NaN, requests: total.requests, errors: total.errors };
+  return {
+    rps: completed / seconds,
+    p50: total.latency?.p50 ?? NaN,
+    p99: total.latency?.p99 ?? NaN,
+    requests: total.requests,
+    errors: total.errors,
+    heapMiB: process.memoryUsage().heapUsed / 2 ** 20,
+  };
 }
 
 const median = (values: number[]) => {
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
       for (const tool of order) {
         const sample = tool === 'autocannon' ? await runAutocannon(url) : await runFaultline(url);
         samples[tool].push(sample);
-        console.log(`round ${round} ${tool.padEnd(10)} ${sample.rps.toFixed(0).padStart(7)} req/s  p50 ${sample.p50.toFixed(2)} ms  p99 ${sample.p99.toFixed(2)} ms  (${sample.requests} requests, ${sample.errors} errors)`);
+        console.log(`round ${round} ${tool.padEnd(10)} ${sample.rps.toFixed(0).padStart(7)} req/s  p50 ${sample.p50.toFixed(2)} ms  p99 ${sample.p99.toFixed(2)} ms  (${sample.requests} requests, ${sample.errors} errors)${sample.heapMiB !== undefined ? `  heap ${sample.heapMiB.toFixed(1)} MiB` : ''}`);
       }
     }
     const summary = (tool: keyof typeof samples) => ({

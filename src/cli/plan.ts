@@ -33,6 +33,8 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
       ]),
     ),
   );
+  if (plan.workload) out(`workload: ${plan.workload}`);
+  if (plan.verdicts.length) out(`verdicts: ${plan.verdicts.join(', ')}`);
   if (plan.abort.length) out(`abort when: ${plan.abort.join(', ')}`);
   if (plan.rollbacks.length) out(`rollbacks: ${plan.rollbacks.join(' → ')}`);
   if (plan.teardown.length) out(`teardown: ${plan.teardown.join(' → ')}`);

@@ -4,6 +4,8 @@ import type { DriverRegistry } from '../drivers/registry.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
 import { systemClock } from './clock.js';
+import { percent } from '../verdicts/evaluate.js';
+import { formatDuration } from './duration.js';
 import { errorMessage } from './errors.js';
 import { drawSeed, parseTargets } from './run.js';
 import { plannedMethodLength, scheduleMethod, type StepKind } from './timeline.js';
@@ -23,6 +25,10 @@ export interface PlannedStep {
 
 export interface Plan {
   file: string;
+  /** The traffic driven during the method, in words, when the experiment declares a workload. */
+  workload?: string;
+  /** The verdicts judged, each with the faults it reads. */
+  verdicts: string[];
   /** The seed random selections were drawn with: `run --seed <n>` hits the same targets. */
   seed: number;
   title: string;
@@ -75,8 +81,15 @@ export async function planExperiment(
     steps.push(planned);
   }
   const label = (a: { name?: string | undefined; probe?: string; action?: string }) => a.name ?? a.probe ?? a.action ?? '?';
+  const { workload, verdicts } = experiment;
   return {
     file: loaded.file,
+    ...(workload
+      ? {
+          workload: `${workload.rate !== undefined ? `${workload.rate} req/s (open model)` : `${workload.concurrency} users (closed model)`} → ${workload.method} ${workload.url}, from ${formatDuration(workload.before)} before the method to ${formatDuration(workload.after)} after`,
+        }
+      : {}),
+    verdicts: Object.entries(verdicts ?? {}).map(([name, spec]) => `${name}${spec?.faults ? ` (${spec.faults.join(', ')})` : ''}`),
     seed,
     title: experiment.title,
     setup: (experiment.setup ?? []).map(label),
@@ -84,7 +97,7 @@ export async function planExperiment(
     ...(experiment.hypothesis?.continuous ? { continuousEveryMs: experiment.hypothesis.continuous.every } : {}),
     steps,
     methodLengthMs: plannedMethodLength(schedule),
-    abort: (experiment.abort ?? []).map(label),
+    abort: (experiment.abort ?? []).map((a) => a.name ?? (a.workload ? `workload error rate over ${percent(a.workload.errorRate)} for ${formatDuration(a.workload.over)}` : label(a))),
     rollbacks: (experiment.rollbacks ?? []).map(label),
     teardown: (experiment.teardown ?? []).map(label),
   };
