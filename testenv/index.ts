@@ -9,6 +9,7 @@ import { isAlive, sleep } from './processes.js';
 import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.js';
 import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
+import { ensureJunitSchema } from './junit-schema.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
@@ -134,6 +135,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         KUBE_VERSION: kubernetes.version,
         KUBE_NODES: kubernetes.nodes.join(','),
       });
+    }
+    // Not a server but a file: the schema the JUnit report is validated against. Its tests skip
+    // without it locally and fetch it themselves under CI, so a failure here only leaves it out.
+    if (context.allowBuilds) {
+      await ensureJunitSchema(log, env).catch((error: unknown) => log(`JUnit schema left out: ${error instanceof Error ? error.message : String(error)}`));
     }
     settings.FAULTLINE_TESTENV_COMPONENTS = [
       ...new Set([...(settings.FAULTLINE_TESTENV_COMPONENTS ?? '').split(',').filter(Boolean), ...components]),

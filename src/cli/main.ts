@@ -13,6 +13,7 @@ import { initCommand } from './init.js';
 import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
 import { recoverCommand } from './recover.js';
+import { REPORT_FORMATS, reportCommand } from './report.js';
 import { collectVars, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
 
 export const EXIT_CODES_HELP = `
@@ -58,6 +59,8 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--force', 'start even though the ledger still holds applied faults')
     .option('--dry-run', 'resolve and print the plan without any mutating call')
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
+    .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
+    .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (paths: string[], flags) => setExitCode(await runCommand(paths, flags, io, registry)));
 
@@ -98,6 +101,20 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
       const seed = parseSeedFlag(flags.seed);
       await printPlan(loaded, registry, io, { json: Boolean(flags.json), ...(seed !== undefined ? { seed } : {}) });
     });
+
+  program
+    .command('report')
+    .description('render saved journals again: the terminal summary, JUnit XML, Markdown or a JSON digest')
+    .argument('<journals...>', 'journal files written by `faultline run`, or folders of them')
+    .addOption(new Option('--format <format>', 'what to render').choices(REPORT_FORMATS).default('text'))
+    .option('--output <path>', 'write to this file instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Several journals make one report: a JUnit file with a testsuite each, Markdown sections, a JSON array.
+Exit code 0 when the report was written, whatever the runs' results; 2 when a journal cannot be read.`,
+    )
+    .action(async (paths: string[], flags) => setExitCode(await reportCommand(paths, flags, io)));
 
   program
     .command('recover')

@@ -5,7 +5,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { parseDuration } from '../engine/duration.js';
 import { ExitCode, FaultlineError } from '../engine/errors.js';
-import { writeJournal, type RunStatus } from '../engine/journal.js';
+import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journal.js';
 import { runExperiment } from '../engine/run.js';
 import { findExperimentFiles, loadExperiment, parseVarAssignments, readVarFile, type LoadedExperiment } from '../experiment/load.js';
 import { rollbackStrategies, type RollbackStrategy } from '../experiment/schema.js';
@@ -13,6 +13,7 @@ import { TerminalReporter } from '../report/terminal.js';
 import { reportError, worstExitCode } from './errors.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
+import { writeRunReports } from './report.js';
 import { handleInterrupts } from './signals.js';
 
 export interface RunFlags {
@@ -26,16 +27,9 @@ export interface RunFlags {
   force?: boolean;
   dryRun?: boolean;
   seed?: string;
+  junit?: string;
+  markdown?: string;
 }
-
-export const EXIT_CODE_BY_STATUS: Record<RunStatus, number> = {
-  passed: ExitCode.passed,
-  deviated: ExitCode.deviated,
-  aborted: ExitCode.aborted,
-  failed: ExitCode.runError,
-  'rollback-incomplete': ExitCode.rollbackIncomplete,
-  interrupted: ExitCode.interrupted,
-};
 
 /** Files named on the command line, with folders expanded to the experiments they hold. */
 export async function expandExperimentPaths(paths: string[], cwd: string): Promise<string[]> {
@@ -145,6 +139,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     (signal) => writeLine(io.stderr, colors.red(`\n${signal} again: exiting now. Faults may still be applied: run \`faultline recover\`.`)),
   );
   const codes: number[] = [];
+  const journals: Journal[] = [];
   try {
     for (const loaded of loadedFiles) {
       const file = loaded.file;
@@ -169,6 +164,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
         await writeJournal(journalPath, journal);
+        journals.push(journal);
         reporter.summary(journal, journalPath);
         if (journal.error && journal.status === 'failed' && journal.error.hint) writeLine(io.stdout, `  ${colors.dim('hint:')} ${journal.error.hint}`);
         code = EXIT_CODE_BY_STATUS[journal.status];
@@ -180,6 +176,8 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   } finally {
     interrupts.dispose();
   }
+  // Written once, after every experiment ran: one JUnit file holds a testsuite per experiment.
+  await writeRunReports(journals, flags, io).catch((error: unknown) => codes.push(reportError(error, io)));
   if (interrupts.signal.aborted) codes.push(ExitCode.interrupted);
   return worstExitCode(codes);
 }

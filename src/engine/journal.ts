@@ -3,6 +3,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { UndoSpec } from '../drivers/types.js';
+import { ExitCode } from './errors.js';
 import type { LedgerEntry } from '../safety/ledger.js';
 import type { VerdictRecord } from '../verdicts/types.js';
 import type { WorkloadRecord, WorkloadWindow } from '../workload/types.js';
@@ -11,6 +12,16 @@ import type { ToleranceMiss } from './tolerance.js';
 export const JOURNAL_VERSION = 1;
 
 export type RunStatus = 'passed' | 'deviated' | 'aborted' | 'failed' | 'rollback-incomplete' | 'interrupted';
+
+/** The exit code of `faultline run` for each status; the JSON report carries it too. */
+export const EXIT_CODE_BY_STATUS: Record<RunStatus, number> = {
+  passed: ExitCode.passed,
+  deviated: ExitCode.deviated,
+  aborted: ExitCode.aborted,
+  failed: ExitCode.runError,
+  'rollback-incomplete': ExitCode.rollbackIncomplete,
+  interrupted: ExitCode.interrupted,
+};
 
 export type Phase = 'setup' | 'preflight' | 'before' | 'method' | 'during' | 'abort-check' | 'undo' | 'after' | 'rollback' | 'teardown';
 

@@ -3,8 +3,10 @@
 import type { ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import { formatDuration } from '../engine/duration.js';
-import type { ActivityRecord, FaultRecord, Journal, RunStatus } from '../engine/journal.js';
+import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
+import type { VerdictResult } from '../verdicts/types.js';
+import { faultStatus, offset, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';
 
 export interface TerminalReporterOptions {
   stream: NodeJS.WritableStream & { isTTY?: boolean };
@@ -13,18 +15,14 @@ export interface TerminalReporterOptions {
   interactive: boolean;
 }
 
-const STATUS_STYLE: Record<RunStatus, { label: string; color: 'green' | 'red' | 'yellow' | 'magenta' }> = {
-  passed: { label: 'PASSED', color: 'green' },
-  deviated: { label: 'DEVIATED', color: 'red' },
-  aborted: { label: 'ABORTED', color: 'yellow' },
-  failed: { label: 'RUN ERROR', color: 'red' },
-  'rollback-incomplete': { label: 'ROLLBACK INCOMPLETE', color: 'magenta' },
-  interrupted: { label: 'INTERRUPTED', color: 'yellow' },
+const STATUS_COLOR: Record<RunStatus, 'green' | 'red' | 'yellow' | 'magenta'> = {
+  passed: 'green',
+  deviated: 'red',
+  aborted: 'yellow',
+  failed: 'red',
+  'rollback-incomplete': 'magenta',
+  interrupted: 'yellow',
 };
-
-export function statusLabel(status: RunStatus): string {
-  return STATUS_STYLE[status].label;
-}
 
 /** One short line of what an activity found: the numbers a person looks for first. */
 export function describeOutcome(record: ActivityRecord): string {
@@ -122,38 +120,65 @@ export class TerminalReporter {
   /** The closing summary; reads only the journal. */
   summary(journal: Journal, journalPath?: string): void {
     this.spinner?.stop();
-    const c = this.options.colors;
-    const out = (text = '') => this.options.stream.write(`${text}\n`);
-    out();
-    out(c.bold(`${journal.experiment.title}`));
-    if (journal.faults.length > 0) {
-      out(renderTable(
-        ['fault', 'targets', 'applied', 'undone', 'status'],
-        journal.faults.map((f) => [f.name, f.targets.join(', ') || '-', offset(f.appliedAtMs), offset(f.undoneAtMs), faultStatus(f)]),
-      ));
-    }
-    const probes = journal.activities.filter((a) => a.kind === 'probe');
-    const missed = probes.filter((a) => a.status !== 'succeeded' && a.status !== 'cancelled').length;
-    out(`probes: ${probes.length - missed} met, ${missed} missed · faults: ${journal.faults.length} · duration ${formatDuration(journal.durationMs)}`);
-    const style = STATUS_STYLE[journal.status];
-    out(`${c.bold[style.color](`Result: ${style.label}`)} — ${journal.reason}`);
-    if (journalPath) out(c.dim(`journal: ${journalPath}`));
+    this.options.stream.write(renderSummary(journal, this.options.colors, journalPath));
   }
 }
 
-function offset(ms: number | undefined): string {
-  return ms === undefined ? '-' : `+${formatDuration(ms)}`;
+const RESULT_COLOR: Record<VerdictResult, 'green' | 'red' | 'yellow'> = { pass: 'green', fail: 'red', 'not-exercised': 'yellow' };
+
+/**
+ * The summary of a run, from its journal alone: the verdicts first, then the faults with when they
+ * were applied and undone, the traffic by window, and the result. `faultline report` prints the same.
+ */
+export function renderSummary(journal: Journal, colors: ChalkInstance, journalPath?: string): string {
+  const c = colors;
+  const tables: string[] = [];
+  if (journal.verdicts.length > 0) {
+    tables.push(
+      renderTable(
+        ['verdict', 'result', 'evidence'],
+        journal.verdicts.map((v) => [verdictLabel(v), { text: VERDICT_RESULT_LABEL[v.result], style: c.bold[RESULT_COLOR[v.result]] }, v.evidence.summary]),
+        { fullLastColumn: true },
+      ),
+    );
+  }
+  if (journal.faults.length > 0) {
+    tables.push(
+      renderTable(
+        ['fault', 'targets', 'applied', 'undone', 'status'],
+        journal.faults.map((f) => [f.name, f.targets.join(', ') || '-', offset(f.appliedAtMs), offset(f.undoneAtMs), faultStatus(f)]),
+      ),
+    );
+  }
+  if (journal.windows.length > 0) tables.push(renderTable(WINDOW_COLUMNS, journal.windows.map(windowRow)));
+  const lines: string[] = ['', c.bold(journal.experiment.title), ...tables.flatMap((table, i) => (i === 0 ? [table] : ['', table]))];
+  const probes = journal.activities.filter((a) => a.kind === 'probe');
+  const missed = probes.filter((a) => a.status !== 'succeeded' && a.status !== 'cancelled').length;
+  lines.push(`probes: ${probes.length - missed} met, ${missed} missed · faults: ${journal.faults.length} · duration ${formatDuration(journal.durationMs)}`);
+  lines.push(`${c.bold[STATUS_COLOR[journal.status]](`Result: ${STATUS_LABEL[journal.status]}`)} — ${journal.reason}`);
+  if (journalPath) lines.push(c.dim(`journal: ${journalPath}`));
+  return `${lines.join('\n')}\n`;
 }
 
-function faultStatus(fault: FaultRecord): string {
-  return fault.status === 'irreversible' ? 'applied (no undo)' : fault.status;
-}
+/** A table cell: plain text, or text with a style applied after padding (colour codes have no width). */
+export type TableCell = string | { text: string; style: (text: string) => string };
 
-/** A plain text table; wide cells are cut so a row stays on one line. */
-export function renderTable(header: string[], rows: string[][]): string {
+/** A plain text table; wide cells are cut so a row stays on one line, the last column too unless told. */
+export function renderTable(header: string[], rows: TableCell[][], options: { fullLastColumn?: boolean } = {}): string {
   const cap = 48;
-  const cut = (text: string) => (text.length > cap ? `${text.slice(0, cap - 1)}…` : text);
-  const cells = [header, ...rows].map((row) => row.map(cut));
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
-  return cells.map((row) => `  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}`).join('\n');
+  const last = header.length - 1;
+  const cut = (text: string, column: number) => (text.length > cap && !(options.fullLastColumn && column === last) ? `${text.slice(0, cap - 1)}…` : text);
+  const cells = [header, ...rows].map((row) =>
+    row.map((cell, column) => (typeof cell === 'string' ? { text: cut(cell, column), style: undefined } : { text: cut(cell.text, column), style: cell.style })),
+  );
+  const widths = header.map((_, i) => Math.max(...cells.filter((row) => !(options.fullLastColumn && i === last)).map((row) => row[i]?.text.length ?? 0)));
+  return cells
+    .map((row) => {
+      const text = row.map((cell, i) => {
+        const padded = i === last ? cell.text : cell.text.padEnd(widths[i]!);
+        return cell.style ? cell.style(padded) : padded;
+      });
+      return `  ${text.join('  ')}`.trimEnd();
+    })
+    .join('\n');
 }

@@ -23,7 +23,9 @@ export interface StartedCli {
 export function startCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): StartedCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1', CI: 'true', ...options.env },
+    // GITHUB_STEP_SUMMARY is dropped unless a test sets it: runs of these tests in GitHub Actions
+    // must not fill the job summary with the summaries of the experiments the tests run.
+    env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, NO_COLOR: '1', CI: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

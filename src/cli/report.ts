@@ -1,0 +1,92 @@
+// `faultline report`: renders saved journals again, in any format, to stdout or a file; and the
+// report files `faultline run` writes at its end (--junit, --markdown, the GitHub job summary).
+import { appendFile } from 'node:fs/promises';
+import { Chalk } from 'chalk';
+import { resolve } from 'node:path';
+import { errorMessage, ExitCode, FaultlineError } from '../engine/errors.js';
+import { writeFileAtomically, type Journal } from '../engine/journal.js';
+import { expandJournalPaths, readJournal } from '../report/journal-file.js';
+import { renderJson } from '../report/json.js';
+import { renderJunit } from '../report/junit.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { renderSummary } from '../report/terminal.js';
+import { colorsFor, writeLine, type CliIo } from './io.js';
+
+export const REPORT_FORMATS = ['text', 'junit', 'markdown', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export interface ReportFlags {
+  format?: ReportFormat;
+  output?: string;
+}
+
+async function writeReportFile(flag: string, path: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomically(path, text);
+  } catch (error) {
+    throw new FaultlineError('E_FILE', `${flag}: cannot write ${path}: ${errorMessage(error)}`, { hint: 'check that the folder can be created and written to' });
+  }
+}
+
+export async function reportCommand(paths: string[], flags: ReportFlags, io: CliIo): Promise<number> {
+  const format = flags.format ?? 'text';
+  const files = await expandJournalPaths(paths, io.cwd);
+  const journals: Journal[] = [];
+  for (const file of files) journals.push(await readJournal(file));
+  const output = flags.output === undefined ? undefined : resolve(io.cwd, flags.output);
+  let text: string;
+  switch (format) {
+    case 'junit':
+      text = renderJunit(journals);
+      break;
+    case 'markdown':
+      text = renderMarkdown(journals, { cwd: io.cwd });
+      break;
+    case 'json':
+      text = renderJson(journals);
+      break;
+    case 'text': {
+      // Colour only when printing to a terminal, never into a file.
+      const colors = output === undefined ? colorsFor(io.stdout, io.env) : new Chalk({ level: 0 });
+      text = journals.map((journal, i) => renderSummary(journal, colors, files[i])).join('');
+      break;
+    }
+  }
+  if (output === undefined) {
+    io.stdout.write(text);
+  } else {
+    await writeReportFile('--output', output, text);
+    writeLine(io.stderr, `${format} report: ${output}`);
+  }
+  return ExitCode.passed;
+}
+
+/**
+ * The report files of a `faultline run`, written once all its experiments ran: one JUnit file with
+ * a testsuite per experiment, one Markdown file, and the Markdown appended to GitHub's job summary
+ * when GITHUB_STEP_SUMMARY is set (GitHub Actions sets it for every step).
+ */
+export async function writeRunReports(journals: readonly Journal[], flags: { junit?: string; markdown?: string }, io: CliIo): Promise<void> {
+  if (journals.length === 0) return;
+  const dim = colorsFor(io.stdout, io.env).dim;
+  if (flags.junit) {
+    const path = resolve(io.cwd, flags.junit);
+    await writeReportFile('--junit', path, renderJunit(journals));
+    writeLine(io.stdout, dim(`junit: ${path}`));
+  }
+  const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+  if (!flags.markdown && !summaryFile) return;
+  const markdown = renderMarkdown(journals, { cwd: io.cwd });
+  if (flags.markdown) {
+    const path = resolve(io.cwd, flags.markdown);
+    await writeReportFile('--markdown', path, markdown);
+    writeLine(io.stdout, dim(`markdown: ${path}`));
+  }
+  if (summaryFile) {
+    // The job summary is a courtesy: failing to append to it must not change the run's outcome.
+    await appendFile(summaryFile, `${markdown}\n`).then(
+      () => writeLine(io.stdout, dim('markdown summary appended to $GITHUB_STEP_SUMMARY')),
+      (error: unknown) => writeLine(io.stderr, colorsFor(io.stderr, io.env).yellow(`⚠ could not append to $GITHUB_STEP_SUMMARY (${summaryFile}): ${errorMessage(error)}`)),
+    );
+  }
+}
