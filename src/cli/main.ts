@@ -19,7 +19,7 @@ import { collectVars, expandExperimentPaths, parseSeedFlag, runCommand } from '.
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    passed: the steady state held (and every verdict passed)
-  1    deviated: a steady-state probe or a method probe missed its tolerance
+  1    deviated: a probe missed its tolerance, or a verdict failed or was not exercised
   2    invalid input: the experiment file or the flags are wrong
   3    aborted: an abort condition tripped; faults were undone
   4    run error: a fault, action, setup step or preflight failed, or --timeout passed

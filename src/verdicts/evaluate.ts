@@ -69,7 +69,7 @@ function conclude(judged: Judged, faults: FaultRecord[], windows: WorkloadWindow
   const shown = (failed.length > 0 ? failed : checks).map((c) => `${c.what} ${c.measured}, bound ${c.bound}`);
   const where = windows.length === 1 ? `while ${windows[0]!.name.replace(/^fault /, '')} was live` : `over ${windows.length} fault windows`;
   const requests = windows.reduce((sum, w) => sum + w.requests, 0);
-  const summary = `${shown.join('; ')} ${where}, ${requests} requests`;
+  const summary = `${shown.join('; ')}: ${where}, ${requests} requests`;
   return record(judged, failed.length > 0 ? 'fail' : 'pass', { summary, faults: faults.map((f) => f.key), windows: windows.map((w) => w.name), checks, figures });
 }
 
