@@ -203,10 +203,15 @@ const recoveryArgs = z.strictObject({
 });
 type RecoveryArgs = z.output<typeof recoveryArgs>;
 
+/** How far before `since` the recovery probe looks for the `kill` event that preceded the death. */
+const KILL_LOOKBACK_MS = 2_000;
+
 interface RecoveryTrack {
   id: string;
   name: string;
   needsHealthy: boolean;
+  /** Deaths before this are not the one being recovered from. */
+  sinceMs: number;
   diedAt?: number;
   startedAt?: number;
   recoveredAt?: number;
@@ -227,6 +232,12 @@ export function trackRecovery(track: RecoveryTrack, event: DockerEvent): boolean
     return false;
   }
   if (event.Action === 'die') {
+    // The feed starts a little before `since` to see the kill that led to the death; a death
+    // before `since` is an earlier one, and so was the kill before it.
+    if (at < track.sinceMs) {
+      track.stoppedThroughEngine = undefined;
+      return false;
+    }
     track.diedAt ??= at;
     // Died again before it was healthy: it needs another start.
     track.startedAt = undefined;
@@ -267,11 +278,11 @@ export const recovery: ProbeDefinition<RecoveryArgs> = {
     for (const container of wanted) {
       const info = await inspectOrNothing(ctx, container);
       if (!info) missing.push(container);
-      else tracks.push({ id: info.Id, name: nameOf(info), needsHealthy: args.healthy ?? hasHealthcheck(info) });
+      else tracks.push({ id: info.Id, name: nameOf(info), needsHealthy: args.healthy ?? hasHealthcheck(info), sinceMs: args.since });
     }
     const objectiveEnd = args.since + args.within;
     if (tracks.length > 0) {
-      const feed = await EventFeed.open(docker, dockerHost, { sinceMs: args.since, untilMs: objectiveEnd, containerIds: tracks.map((t) => t.id), signal: ctx.signal });
+      const feed = await EventFeed.open(docker, dockerHost, { sinceMs: args.since - KILL_LOOKBACK_MS, untilMs: objectiveEnd, containerIds: tracks.map((t) => t.id), signal: ctx.signal });
       const open = new Set(tracks.map((t) => t.id));
       // The engine ends the stream at `until`; the local bound is a guard should it not.
       const localDeadline = Math.max(objectiveEnd, Date.now()) + 5_000;
