@@ -4,7 +4,8 @@
 // `faultline recover` runs them.
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { TEST_LABELS } from './testenv.js';
+import { afterAll, beforeAll } from 'vitest';
+import { requireDocker, TEST_LABELS, type DockerSettings } from './testenv.js';
 import type { DriverContext, Output, PreparedAction, UndoSpec } from '../../src/drivers/types.js';
 import { testDriverContext } from './driver-context.js';
 import { dockerDriver } from '../../src/drivers/docker/index.js';
@@ -105,4 +106,17 @@ export async function runUndo(undo: UndoSpec | null, logs: string[] = []): Promi
 export async function runProbe(name: keyof typeof dockerDriver.probes, raw: Record<string, unknown>, ctx: DriverContext): Promise<Output> {
   const definition = dockerDriver.probes[name];
   return definition.run(definition.args.parse(raw) as never, ctx);
+}
+
+/** The engine and a TestContainers for a test file: set up in beforeAll, everything removed in afterAll. */
+export function useDockerFixture(): { docker: DockerSettings; containers: TestContainers } {
+  const fixture = {} as { docker: DockerSettings; containers: TestContainers };
+  beforeAll(async () => {
+    fixture.docker = await requireDocker();
+    fixture.containers = new TestContainers(fixture.docker.client);
+  });
+  afterAll(async () => {
+    await fixture.containers?.cleanUp();
+  });
+  return fixture;
 }

@@ -1,26 +1,17 @@
 // The docker driver against the test environment's real engine: selection, each action and its
 // undo (run from JSON without targets, as recover runs it), the probes, and the errors.
 import type Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineError } from '../../engine/errors.js';
-import { applyAction, dockerContext, HTTPD_COMMAND, HTTPD_HEALTHCHECK, prepareAction, runProbe, runUndo, TestContainers, uniqueName } from '../../../test/support/docker.js';
-import { requireDocker, type DockerSettings } from '../../../test/support/testenv.js';
+import { applyAction, dockerContext, HTTPD_COMMAND, HTTPD_HEALTHCHECK, prepareAction, runProbe, runUndo, uniqueName, useDockerFixture } from '../../../test/support/docker.js';
+import { requireDocker } from '../../../test/support/testenv.js';
 import { execIn } from './exec.js';
 import { dockerDriver } from './index.js';
 
-let docker: DockerSettings;
-let containers: TestContainers;
-
-beforeAll(async () => {
-  docker = await requireDocker();
-  containers = new TestContainers(docker.client);
-});
-afterAll(async () => {
-  await containers?.cleanUp();
-});
+const fixture = useDockerFixture();
 
 async function sleeper(name: string, options: Partial<Docker.ContainerCreateOptions> = {}): Promise<Docker.Container> {
-  return containers.run({ name, Image: docker.busyboxImage, Cmd: ['sleep', '3600'], StopSignal: 'SIGKILL', ...options });
+  return fixture.containers.run({ name, Image: fixture.docker.busyboxImage, Cmd: ['sleep', '3600'], StopSignal: 'SIGKILL', ...options });
 }
 
 async function state(container: Docker.Container): Promise<Docker.ContainerInspectInfo['State']> {
@@ -28,7 +19,7 @@ async function state(container: Docker.Container): Promise<Docker.ContainerInspe
 }
 
 async function execOutput(container: Docker.Container, cmd: string[]): Promise<{ exitCode: number | null; output: string }> {
-  const result = await execIn(docker.client, docker.dockerHost, { id: container.id, name: container.id }, cmd, { timeoutMs: 10_000 });
+  const result = await execIn(fixture.docker.client, fixture.docker.dockerHost, { id: container.id, name: container.id }, cmd, { timeoutMs: 10_000 });
   return { exitCode: result.exitCode, output: result.stdout + result.stderr };
 }
 
@@ -71,17 +62,17 @@ describe('docker driver: target selection', () => {
         ...(service === 'web' ? { Healthcheck: { Test: ['CMD', 'true'], Interval: 500_000_000, Retries: 1 } } : {}),
       });
     }
-    const stopped = await containers.run({ name: `${group}-stopped`, Image: docker.busyboxImage, Cmd: ['true'], Labels: { 'faultline.test.group': group } });
+    const stopped = await fixture.containers.run({ name: `${group}-stopped`, Image: fixture.docker.busyboxImage, Cmd: ['true'], Labels: { 'faultline.test.group': group } });
     await stopped.wait();
   });
 
   const targetsOf = async (args: Record<string, unknown>, overrides: Parameters<typeof dockerContext>[1] = {}) =>
-    (await prepareAction('pause', args, dockerContext(docker.dockerHost, overrides))).targets.map((t) => t.replace(/^container (\S+) .*$/, '$1'));
+    (await prepareAction('pause', args, dockerContext(fixture.docker.dockerHost, overrides))).targets.map((t) => t.replace(/^container (\S+) .*$/, '$1'));
 
   it('matches by name, id, name pattern, labels and compose project/service', async (t) => {
     await requireDocker(t);
     expect(await targetsOf({ container: names[0] })).toEqual([names[0]]);
-    const id = (await docker.client.getContainer(names[1]!).inspect()).Id;
+    const id = (await fixture.docker.client.getContainer(names[1]!).inspect()).Id;
     expect(await targetsOf({ container: id.slice(0, 12) })).toEqual([names[1]]);
     expect(await targetsOf({ namePattern: `${group}-web-.*`, mode: 'all' })).toEqual(names.slice(0, 3));
     // Whole-name match: a pattern for part of a name matches nothing.
@@ -115,7 +106,7 @@ describe('docker driver: target selection', () => {
     expect(await targetsOf({ container: `${group}-nothing`, allowEmpty: true })).toEqual([]);
     const pause = dockerDriver.actions.pause;
     const args = pause.args.parse({ container: `${group}-nothing`, allowEmpty: true });
-    const ctx = dockerContext(docker.dockerHost);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     const prepared = await pause.prepare(args, ctx);
     expect(await pause.apply(args, prepared, ctx)).toMatchObject({ containers: [], note: expect.stringMatching(/nothing was touched/) });
   });
@@ -132,23 +123,23 @@ describe('docker driver: target selection', () => {
   it('refuses a fault that would leave fewer healthy containers than minHealthy', async (t) => {
     await requireDocker(t);
     const web = { compose: { project: group, service: 'web' } };
-    for (const name of names.slice(0, 3)) await containers.waitHealthy(docker.client.getContainer(name));
+    for (const name of names.slice(0, 3)) await fixture.containers.waitHealthy(fixture.docker.client.getContainer(name));
     expect(await targetsOf({ ...web, mode: 'one', minHealthy: 2 })).toHaveLength(1);
     await expectFaultlineError(targetsOf({ ...web, mode: { count: 2 }, minHealthy: 2 }), 'E_PREFLIGHT', /would leave 1 healthy containers .* \(3 now, 2 hit\), below the minimum of 2/);
   });
 
   it('healthy-count counts the healthy among a selector', async (t) => {
     await requireDocker(t);
-    const output = await runProbe('healthy-count', { labels: { 'faultline.test.group': group } }, dockerContext(docker.dockerHost));
+    const output = await runProbe('healthy-count', { labels: { 'faultline.test.group': group } }, dockerContext(fixture.docker.dockerHost));
     expect(output).toMatchObject({ healthy: 4, total: 5, running: 4 });
     expect(output.unhealthyNames).toEqual([`${group}-stopped`]);
   });
 
   it('prepare makes no change: the container is untouched after planning every action', async (t) => {
     await requireDocker(t);
-    const target = docker.client.getContainer(names[3]!);
+    const target = fixture.docker.client.getContainer(names[3]!);
     const before = await target.inspect();
-    const ctx = dockerContext(docker.dockerHost);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     const args = { container: names[3] };
     await prepareAction('kill', args, ctx);
     await prepareAction('stop', args, ctx);
@@ -170,31 +161,31 @@ describe('docker driver: lifecycle faults', () => {
     const name = uniqueName('kill');
     await sleeper(name);
     const before = Date.now();
-    const { prepared, output } = await applyAction('kill', { container: name }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('kill', { container: name }, dockerContext(fixture.docker.dockerHost));
     expect(prepared.undo).toBeNull();
     expect(output).toMatchObject({ signal: 'SIGKILL', method: 'engine', died: true, names: [name] });
     expect(Date.parse(output.killedAt as string)).toBeGreaterThanOrEqual(before - 1);
     expect((output.containers as { exitCode: number }[])[0]!.exitCode).toBe(137);
-    expect((await state(docker.client.getContainer(name))).Running).toBe(false);
+    expect((await state(fixture.docker.client.getContainer(name))).Running).toBe(false);
   });
 
   it('kill with a signal the process ignores is not an error, and says it did not die', async (t) => {
     await requireDocker(t);
     const name = uniqueName('kill-usr1');
-    await containers.run({ name, Image: docker.busyboxImage, Cmd: ['sh', '-c', 'trap "" USR1; while true; do sleep 1; done'] });
-    const { output } = await applyAction('kill', { container: name, signal: 'USR1', waitForExit: '1s' }, dockerContext(docker.dockerHost));
+    await fixture.containers.run({ name, Image: fixture.docker.busyboxImage, Cmd: ['sh', '-c', 'trap "" USR1; while true; do sleep 1; done'] });
+    const { output } = await applyAction('kill', { container: name, signal: 'USR1', waitForExit: '1s' }, dockerContext(fixture.docker.dockerHost));
     expect(output).toMatchObject({ signal: 'SIGUSR1', died: false });
-    expect((await state(docker.client.getContainer(name))).Running).toBe(true);
+    expect((await state(fixture.docker.client.getContainer(name))).Running).toBe(true);
   });
 
   it('stop: stopped, then started again by the undo; the undo is idempotent', async (t) => {
     await requireDocker(t);
     const name = uniqueName('stop');
     const container = await sleeper(name);
-    const { prepared, output } = await applyAction('stop', { container: name, timeout: '1s' }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('stop', { container: name, timeout: '1s' }, dockerContext(fixture.docker.dockerHost));
     expect(output.stoppedAt).toEqual(expect.any(String));
     expect((await state(container)).Running).toBe(false);
-    expect(prepared.undo).toMatchObject({ driver: 'docker', op: 'start', args: { docker: docker.dockerHost, containers: [{ name }] } });
+    expect(prepared.undo).toMatchObject({ driver: 'docker', op: 'start', args: { docker: fixture.docker.dockerHost, containers: [{ name }] } });
     await runUndo(prepared.undo);
     expect((await state(container)).Running).toBe(true);
     expect(await runUndo(prepared.undo)).toEqual([expect.stringMatching(/is already running/)]);
@@ -205,13 +196,13 @@ describe('docker driver: lifecycle faults', () => {
     const name = uniqueName('pause');
     const container = await sleeper(name);
     const before = Date.now();
-    const { prepared, output } = await applyAction('pause', { container: name }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('pause', { container: name }, dockerContext(fixture.docker.dockerHost));
     expect((await state(container)).Paused).toBe(true);
     expect(Date.parse(output.pausedAt as string)).toBeGreaterThanOrEqual(before - 1);
-    expect(await runProbe('running', { container: name }, dockerContext(docker.dockerHost))).toMatchObject({ running: false, status: 'paused' });
+    expect(await runProbe('running', { container: name }, dockerContext(fixture.docker.dockerHost))).toMatchObject({ running: false, status: 'paused' });
     await runUndo(prepared.undo);
     expect((await state(container)).Paused).toBe(false);
-    expect(await runProbe('running', { container: name }, dockerContext(docker.dockerHost))).toMatchObject({ running: true, status: 'running' });
+    expect(await runProbe('running', { container: name }, dockerContext(fixture.docker.dockerHost))).toMatchObject({ running: true, status: 'running' });
     expect(await runUndo(prepared.undo)).toEqual([expect.stringMatching(/is not paused/)]);
   });
 
@@ -220,7 +211,7 @@ describe('docker driver: lifecycle faults', () => {
     const name = uniqueName('restart');
     const container = await sleeper(name);
     const startedBefore = (await state(container)).StartedAt;
-    const { prepared, output } = await applyAction('restart', { container: name, timeout: '1s' }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('restart', { container: name, timeout: '1s' }, dockerContext(fixture.docker.dockerHost));
     expect(prepared.undo).toBeNull();
     expect(output.restartedAt).toEqual(expect.any(String));
     const after = await state(container);
@@ -232,7 +223,7 @@ describe('docker driver: lifecycle faults', () => {
     await requireDocker(t);
     const name = uniqueName('vanish');
     const container = await sleeper(name);
-    const { prepared } = await applyAction('pause', { container: name }, dockerContext(docker.dockerHost));
+    const { prepared } = await applyAction('pause', { container: name }, dockerContext(fixture.docker.dockerHost));
     await container.remove({ force: true });
     expect(await runUndo(prepared.undo)).toEqual([expect.stringMatching(new RegExp(`container ${name} \\(\\w{12}\\) no longer exists \\(removed before the undo\\); nothing to unpause`))]);
   });
@@ -241,7 +232,7 @@ describe('docker driver: lifecycle faults', () => {
     await requireDocker(t);
     const name = uniqueName('gone');
     const container = await sleeper(name);
-    const ctx = dockerContext(docker.dockerHost);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     const args = dockerDriver.actions.pause.args.parse({ container: name });
     const prepared = await dockerDriver.actions.pause.prepare(args, ctx);
     await container.remove({ force: true });
@@ -253,22 +244,22 @@ describe('docker driver: network partition', () => {
   it('disconnects a container from a network and reconnects it with the same aliases', async (t) => {
     await requireDocker(t);
     const networkName = uniqueName('net');
-    const network = await containers.network(networkName);
+    const network = await fixture.containers.network(networkName);
     const serverName = uniqueName('server');
     const clientName = uniqueName('client');
-    const server = await containers.run({
+    const server = await fixture.containers.run({
       name: serverName,
-      Image: docker.busyboxImage,
+      Image: fixture.docker.busyboxImage,
       Cmd: HTTPD_COMMAND,
       NetworkingConfig: { EndpointsConfig: { [networkName]: { Aliases: ['api', 'api-v1'] } } },
       HostConfig: { NetworkMode: networkName },
     });
-    const client = await containers.run({ name: clientName, Image: docker.busyboxImage, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: networkName }, StopSignal: 'SIGKILL' });
+    const client = await fixture.containers.run({ name: clientName, Image: fixture.docker.busyboxImage, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: networkName }, StopSignal: 'SIGKILL' });
     const reaches = async (host: string) => (await execOutput(client, ['timeout', '2', 'wget', '-q', '-O', '-', `http://${host}:8080/`])).exitCode === 0;
     const aliasesBefore = (await server.inspect()).NetworkSettings.Networks[networkName]!.Aliases;
     expect(await reaches('api')).toBe(true);
 
-    const { prepared, output } = await applyAction('network-disconnect', { container: serverName, network: networkName }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('network-disconnect', { container: serverName, network: networkName }, dockerContext(fixture.docker.dockerHost));
     expect(output).toMatchObject({ network: networkName, names: [serverName] });
     expect(prepared.undo?.args).toMatchObject({ network: { id: network.id, name: networkName }, endpoints: [{ aliases: ['api', 'api-v1'] }] });
     expect((await server.inspect()).NetworkSettings.Networks[networkName]).toBeUndefined();
@@ -287,8 +278,8 @@ describe('docker driver: network partition', () => {
     const name = uniqueName('lonely');
     await sleeper(name);
     const other = uniqueName('other-net');
-    await containers.network(other);
-    const ctx = dockerContext(docker.dockerHost);
+    await fixture.containers.network(other);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     await expectFaultlineError(prepareAction('network-disconnect', { container: name, network: other }, ctx), 'E_PREFLIGHT', /is not connected to network .* \(it is on: bridge\)/);
     await expectFaultlineError(prepareAction('network-disconnect', { container: name, network: uniqueName('none') }, ctx), 'E_PREFLIGHT', /there is no Docker network/);
   });
@@ -305,7 +296,7 @@ describe('docker driver: resource squeeze', () => {
     const name = uniqueName('limit');
     const container = await sleeper(name);
     const cgroupBefore = await cgroup(container);
-    const { prepared, output } = await applyAction('limit', { container: name, cpus: 0.5, memory: '64MiB' }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('limit', { container: name, cpus: 0.5, memory: '64MiB' }, dockerContext(fixture.docker.dockerHost));
     expect(output).toMatchObject({ cpus: 0.5, memoryBytes: 64 * 1024 * 1024 });
     const limited = (await container.inspect()).HostConfig;
     expect(limited).toMatchObject({ Memory: 67108864, MemorySwap: 67108864, CpuQuota: 50000, CpuPeriod: 100000 });
@@ -321,7 +312,7 @@ describe('docker driver: resource squeeze', () => {
     const name = uniqueName('limited');
     const container = await sleeper(name, { HostConfig: { NanoCpus: 1_500_000_000, Memory: 256 * 1024 * 1024, MemorySwap: 512 * 1024 * 1024 } });
     const before = (await container.inspect()).HostConfig;
-    const { prepared } = await applyAction('limit', { container: name, cpus: 0.25, memory: '32MiB' }, dockerContext(docker.dockerHost));
+    const { prepared } = await applyAction('limit', { container: name, cpus: 0.25, memory: '32MiB' }, dockerContext(fixture.docker.dockerHost));
     expect((await container.inspect()).HostConfig).toMatchObject({ NanoCpus: 250_000_000, Memory: 32 * 1024 * 1024 });
     await runUndo(prepared.undo);
     const after = (await container.inspect()).HostConfig;
@@ -337,16 +328,16 @@ describe('docker driver: resource squeeze', () => {
     await requireDocker(t);
     const name = uniqueName('disk');
     // Healthy while /data has more than 2 MiB free.
-    const container = await containers.run({
+    const container = await fixture.containers.run({
       name,
-      Image: docker.busyboxImage,
+      Image: fixture.docker.busyboxImage,
       Cmd: ['sleep', '3600'],
       StopSignal: 'SIGKILL',
       HostConfig: { Tmpfs: { '/data': 'size=8m' } },
       Healthcheck: { Test: ['CMD-SHELL', 'test "$(df -Pk /data | awk \'NR==2 {print $4}\')" -gt 2048'], Interval: 300_000_000, Retries: 1 },
     });
-    await containers.waitHealthy(container);
-    const ctx = dockerContext(docker.dockerHost);
+    await fixture.containers.waitHealthy(container);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     const { prepared, output } = await applyAction('fill-disk', { container: name, path: '/data', percent: 100 }, ctx);
     const file = output.file as string;
     expect(file).toMatch(/^\/data\/faultline-fill-test-[0-9a-f]{6}$/);
@@ -360,7 +351,7 @@ describe('docker driver: resource squeeze', () => {
 
     expect(await runUndo(prepared.undo)).toEqual([expect.stringMatching(new RegExp(`removed ${file} from container ${name}`))]);
     expect((await execOutput(container, ['ls', '/data'])).output.trim()).toBe('');
-    await containers.waitHealthy(container);
+    await fixture.containers.waitHealthy(container);
     expect(await runUndo(prepared.undo)).toEqual([expect.stringMatching(/is not in .*nothing to remove/)]);
   });
 
@@ -368,7 +359,7 @@ describe('docker driver: resource squeeze', () => {
     await requireDocker(t);
     const name = uniqueName('disk-size');
     const container = await sleeper(name, { HostConfig: { Tmpfs: { '/scratch': 'size=16m' } } });
-    const { prepared, output } = await applyAction('fill-disk', { container: name, path: '/scratch', size: '3MiB' }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('fill-disk', { container: name, path: '/scratch', size: '3MiB' }, dockerContext(fixture.docker.dockerHost));
     const [fill] = output.fills as { writtenBytes: number; freeBeforeBytes: number; freeAfterBytes: number }[];
     expect(fill!.writtenBytes).toBe(3 * 1024 * 1024);
     expect(fill!.freeBeforeBytes - fill!.freeAfterBytes).toBe(3 * 1024 * 1024);
@@ -380,7 +371,7 @@ describe('docker driver: resource squeeze', () => {
     await requireDocker(t);
     const name = uniqueName('disk-stopped');
     const container = await sleeper(name);
-    const { prepared } = await applyAction('fill-disk', { container: name, path: '/tmp', size: '1MiB' }, dockerContext(docker.dockerHost));
+    const { prepared } = await applyAction('fill-disk', { container: name, path: '/tmp', size: '1MiB' }, dockerContext(fixture.docker.dockerHost));
     await container.stop({ t: 0 });
     const error = await runUndo(prepared.undo).then(
       () => undefined,
@@ -400,7 +391,7 @@ describe('docker driver: exec', () => {
     await requireDocker(t);
     const name = uniqueName('exec');
     const container = await sleeper(name);
-    const { prepared, output } = await applyAction('exec', { container: name, command: 'echo broken > /tmp/flag && echo done', undo: ['rm', '/tmp/flag'] }, dockerContext(docker.dockerHost));
+    const { prepared, output } = await applyAction('exec', { container: name, command: 'echo broken > /tmp/flag && echo done', undo: ['rm', '/tmp/flag'] }, dockerContext(fixture.docker.dockerHost));
     expect(output.results).toEqual([expect.objectContaining({ exitCode: 0, stdout: 'done\n' })]);
     expect((await execOutput(container, ['cat', '/tmp/flag'])).output).toContain('broken');
     await runUndo(prepared.undo);
@@ -411,7 +402,7 @@ describe('docker driver: exec', () => {
     await requireDocker(t);
     const name = uniqueName('exec-fail');
     await sleeper(name);
-    const ctx = dockerContext(docker.dockerHost);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     expect((await prepareAction('exec', { container: name, command: 'true' }, ctx)).undo).toBeNull();
     await expectFaultlineError(applyAction('exec', { container: name, command: 'echo nope >&2; exit 3' }, ctx), 'E_DRIVER', /exited with 3: nope/);
   });
@@ -421,9 +412,9 @@ describe('docker driver: probes', () => {
   it('running, health and restarts report a container, and a missing one without throwing', async (t) => {
     await requireDocker(t);
     const name = uniqueName('probe');
-    const container = await containers.run({ name, Image: docker.busyboxImage, Cmd: HTTPD_COMMAND, Healthcheck: HTTPD_HEALTHCHECK });
-    await containers.waitHealthy(container);
-    const ctx = dockerContext(docker.dockerHost);
+    const container = await fixture.containers.run({ name, Image: fixture.docker.busyboxImage, Cmd: HTTPD_COMMAND, Healthcheck: HTTPD_HEALTHCHECK });
+    await fixture.containers.waitHealthy(container);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     expect(await runProbe('running', { container: name }, ctx)).toMatchObject({ running: true, exists: true, status: 'running', restartCount: 0 });
     expect(await runProbe('health', { container: name }, ctx)).toMatchObject({ healthy: true, health: 'healthy', failingStreak: 0 });
     const since = Date.now();

@@ -3,35 +3,26 @@
 // the other stays down and the probe says so. A kill through the Engine API shows Docker's rule
 // that such a kill is a deliberate stop, which restart policies leave alone.
 import type Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAction, dockerContext, HTTPD_COMMAND, HTTPD_HEALTHCHECK, runProbe, TestContainers, uniqueName } from '../../../test/support/docker.js';
-import { requireDocker, type DockerSettings } from '../../../test/support/testenv.js';
+import { describe, expect, it } from 'vitest';
+import { applyAction, dockerContext, HTTPD_COMMAND, HTTPD_HEALTHCHECK, runProbe, uniqueName, useDockerFixture } from '../../../test/support/docker.js';
+import { requireDocker } from '../../../test/support/testenv.js';
 
-let docker: DockerSettings;
-let containers: TestContainers;
-
-beforeAll(async () => {
-  docker = await requireDocker();
-  containers = new TestContainers(docker.client);
-});
-afterAll(async () => {
-  await containers?.cleanUp();
-});
+const fixture = useDockerFixture();
 
 async function service(name: string, restartPolicy: Docker.HostRestartPolicy | undefined): Promise<Docker.Container> {
-  const container = await containers.run({
+  const container = await fixture.containers.run({
     name,
-    Image: docker.busyboxImage,
+    Image: fixture.docker.busyboxImage,
     Cmd: HTTPD_COMMAND,
     Healthcheck: HTTPD_HEALTHCHECK,
     ...(restartPolicy ? { HostConfig: { RestartPolicy: restartPolicy } } : {}),
   });
-  await containers.waitHealthy(container);
+  await fixture.containers.waitHealthy(container);
   return container;
 }
 
 async function crashAndWatch(name: string, within: string) {
-  const ctx = dockerContext(docker.dockerHost);
+  const ctx = dockerContext(fixture.docker.dockerHost);
   const { output } = await applyAction('kill', { container: name, method: 'crash' }, ctx);
   expect(output).toMatchObject({ died: true, method: 'crash' });
   return runProbe('recovery', { container: output.ids as string[], since: output.killedAt, within }, ctx);
@@ -61,7 +52,7 @@ describe('self-healing pair', () => {
     await requireDocker(t);
     const name = uniqueName('engine-kill');
     await service(name, { Name: 'always' });
-    const ctx = dockerContext(docker.dockerHost);
+    const ctx = dockerContext(fixture.docker.dockerHost);
     const { output } = await applyAction('kill', { container: name }, ctx);
     const result = await runProbe('recovery', { container: name, since: output.killedAt, within: '3s' }, ctx);
     expect(result).toMatchObject({ recovered: false, died: true });
@@ -72,7 +63,7 @@ describe('self-healing pair', () => {
     await requireDocker(t);
     const name = uniqueName('never-killed');
     await service(name, { Name: 'always' });
-    const result = await runProbe('recovery', { container: name, since: new Date().toISOString(), within: '1s' }, dockerContext(docker.dockerHost));
+    const result = await runProbe('recovery', { container: name, since: new Date().toISOString(), within: '1s' }, dockerContext(fixture.docker.dockerHost));
     expect(result).toMatchObject({ recovered: false, died: false, recoveryMs: null });
   }, 30_000);
 });
