@@ -163,7 +163,7 @@ method:
     duration: 500ms
 `);
     const ledgerDir = join(dir, 'ledger');
-    const run = await runCli(['run', file, '--keep-faults', '--ledger-dir', ledgerDir], { env: { DOCKER_HOST: dockerHost } });
+    const run = await runCli(['run', file, '--keep-faults', '--ledger-dir', ledgerDir, '--journal', join(dir, 'j.json')], { env: { DOCKER_HOST: dockerHost } });
     expect(run.code).toBe(0);
     expect((await container.inspect()).State.Paused).toBe(true);
     // DOCKER_HOST points nowhere: the undo must use the engine written in the ledger.
