@@ -1,5 +1,6 @@
 // The drivers faultline ships with, in one list: adding a driver means adding it here, nowhere else.
 import { commandDriver } from './command/index.js';
+import { dockerDriver } from './docker/index.js';
 import { httpDriver } from './http/index.js';
 import { processDriver } from './process/index.js';
 import { DriverRegistry } from './registry.js';
@@ -7,7 +8,7 @@ import { tcpDriver } from './tcp/index.js';
 import type { Driver } from './types.js';
 
 export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver];
+  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver];
 }
 
 export function createDefaultRegistry(): DriverRegistry {

@@ -602,7 +602,7 @@ class ExperimentRun {
       record.undoneAt = this.clock.date().toISOString();
       record.undoneAtMs = Math.round(this.elapsed());
       this.workload?.recorder.faultEnded(record.key, this.workload.elapsed());
-      await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run' });
+      await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run', ...(logs.length > 0 ? { notes: redactSecrets([...logs], this.options.loaded.secretValues) } : {}) });
     } catch (error) {
       record.status = 'undo-failed';
       record.error = toJournalError(error);

@@ -26,7 +26,8 @@ export type LedgerRecord =
   | LedgerIntent
   | { kind: 'applied'; id: string; at: string }
   | { kind: 'apply-failed'; id: string; at: string; error: string }
-  | { kind: 'undone'; id: string; at: string; by: 'run' | 'recover' }
+  /** `notes`: what the undo found, such as a target already gone, so the ledger says why nothing was done. */
+  | { kind: 'undone'; id: string; at: string; by: 'run' | 'recover'; notes?: string[] }
   | { kind: 'undo-failed'; id: string; at: string; error: string };
 
 export type LedgerEntryState = 'applying' | 'applied' | 'apply-failed' | 'undone' | 'undo-failed' | 'irreversible';
@@ -37,6 +38,8 @@ export interface LedgerEntry {
   state: LedgerEntryState;
   appliedAt?: string;
   undoneAt?: string;
+  /** What the undo reported (a target that vanished before it, say). */
+  notes?: string[];
   errors: string[];
 }
 
@@ -67,6 +70,7 @@ export function foldLedger(records: LedgerRecord[]): LedgerEntry[] {
       case 'undone':
         entry.state = 'undone';
         entry.undoneAt = record.at;
+        if (record.notes?.length) entry.notes = record.notes;
         break;
       case 'undo-failed':
         entry.state = 'undo-failed';

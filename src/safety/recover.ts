@@ -61,7 +61,7 @@ async function recoverEntry(entry: LedgerEntry, ledger: Ledger, options: Recover
       undo,
       result.logs,
     );
-    await ledger.append({ kind: 'undone', id: entry.intent.id, at: now(), by: 'recover' });
+    await ledger.append({ kind: 'undone', id: entry.intent.id, at: now(), by: 'recover', ...(result.logs.length > 0 ? { notes: [...result.logs] } : {}) });
     result.result = 'undone';
   } catch (error) {
     result.result = 'failed';

@@ -50,7 +50,7 @@ function requireOneTarget(args: TargetArgs, ctx: z.RefinementCtx): void {
 }
 
 /** Accepts SIGKILL, KILL, kill or 9; yields the canonical name. */
-const signalSchema = z.union([z.string(), z.int()]).transform((value, ctx) => {
+export const signalSchema = z.union([z.string(), z.int()]).transform((value, ctx) => {
   const signals = osConstants.signals as Record<string, number>;
   if (typeof value === 'number') {
     const name = Object.keys(signals).find((key) => signals[key] === value);
