@@ -75,7 +75,7 @@ export function selectTargets<T>(candidates: readonly T[], options: SelectOption
   return sorted.slice(0, size).sort((a, b) => (options.key(a) < options.key(b) ? -1 : 1));
 }
 
-function isValidPattern(source: string): boolean {
+export function isValidPattern(source: string): boolean {
   try {
     new RegExp(source);
     return true;

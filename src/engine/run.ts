@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Output } from '../drivers/types.js';
+import type { Driver, Output, PreparedAction, ProvisionDefinition, UndoSpec } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import type { AbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
 import { Ledger, type LedgerIntent } from '../safety/ledger.js';
@@ -122,6 +122,8 @@ class ExperimentRun {
   /** Aborted by an interrupt or the run timeout: stops everything except undo, rollbacks and teardown. */
   private readonly stopRun = new AbortController();
   private readonly live: LiveFault[] = [];
+  /** What drivers set up for the run (see Driver.provision), undone after the rollbacks. */
+  private readonly provisions: { ledgerId: string; name: string; targets: string[]; undo: UndoSpec }[] = [];
   private methodStart = 0;
   private deviations: string[] = [];
   private runError: unknown;
@@ -229,6 +231,7 @@ class ExperimentRun {
       signal?.removeEventListener('abort', onInterrupt);
       await this.undoAll();
       await this.runRollbacks(beforeMet);
+      await this.releaseProvisions();
       await this.runTeardown();
       await this.finish(started);
     }
@@ -314,10 +317,12 @@ class ExperimentRun {
 
   private async preflight(): Promise<void> {
     const used = driversUsed(this.options.loaded, this.options.registry);
-    const drivers = [...used].map((name) => this.options.registry.get(name)).filter((d) => d.preflight);
+    const drivers = [...used].map((name) => this.options.registry.get(name)).filter((d) => d.preflight || d.provision);
     if (drivers.length === 0) return;
     this.phase('preflight', 'Preflight');
     for (const driver of drivers) {
+      if (driver.provision) await this.provision(driver, driver.provision);
+      if (!driver.preflight) continue;
       await withDeadline(
         (signal) => driver.preflight!(driverContext(this.env, driver, signal, [])),
         DEFAULT_ACTION_TIMEOUT_MS,
@@ -329,6 +334,56 @@ class ExperimentRun {
           hint: error instanceof FaultlineError && error.hint ? error.hint : 'No fault was injected.',
         });
       });
+    }
+  }
+
+  /** Sets up what a driver's targets ask for (a managed server, declared objects), through the ledger like a fault. */
+  private async provision(driver: Driver, definition: ProvisionDefinition): Promise<void> {
+    const key = `provision-${driver.name}`;
+    const name = `provision ${driver.name}`;
+    const logs: string[] = [];
+    const startedAt = this.clock.date();
+    const started = this.clock.now();
+    const activity: ActivityRecord = { key, phase: 'preflight', kind: 'action', ref: `${driver.name}.provision`, name, startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), durationMs: 0, status: 'succeeded' };
+    const finish = (error?: unknown) => this.finishActivity(activity, started, logs, error);
+    const fail = (error: unknown) => {
+      finish(error);
+      return new FaultlineError('E_PREFLIGHT', `${name} failed: ${errorMessage(error)}`, {
+        cause: error,
+        hint: error instanceof FaultlineError && error.hint ? error.hint : 'No fault was injected.',
+      });
+    };
+    let prepared: PreparedAction | null;
+    try {
+      prepared = await withDeadline((s) => definition.prepare(driverContext(this.env, driver, s, logs)), DEFAULT_ACTION_TIMEOUT_MS, this.stopRun.signal, `preparing ${name}`);
+    } catch (error) {
+      throw fail(error);
+    }
+    if (prepared === null) return;
+    activity.targets = prepared.targets;
+    const ledgerId = `${this.env.runId}/${key}`;
+    const intent: LedgerIntent = { kind: 'intent', id: ledgerId, runId: this.env.runId, experiment: this.options.loaded.file, step: name, action: `${driver.name}.provision`, targets: prepared.targets, undo: prepared.undo, at: startedAt.toISOString() };
+    await this.ledger.append(redactSecrets(intent, this.options.loaded.secretValues));
+    // Listed before apply: a half-done apply is undone too (undos are idempotent).
+    if (prepared.undo) this.provisions.push({ ledgerId, name, targets: prepared.targets, undo: prepared.undo });
+    try {
+      activity.output = await withDeadline((s) => definition.apply(prepared, driverContext(this.env, driver, s, logs)), DEFAULT_ACTION_TIMEOUT_MS, this.stopRun.signal, name);
+      await this.ledger.append({ kind: 'applied', id: ledgerId, at: this.clock.date().toISOString() });
+      finish();
+    } catch (error) {
+      await this.ledger.append({ kind: 'apply-failed', id: ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) });
+      throw fail(error);
+    }
+  }
+
+  /** Undoes the provisions, newest first, once nothing else needs them (after rollbacks, before teardown). */
+  private async releaseProvisions(): Promise<void> {
+    for (const provision of this.provisions.splice(0).reverse()) {
+      if (this.options.keepFaults) {
+        this.emit({ type: 'note', message: `${provision.name} kept with the faults (--keep-faults): \`faultline recover\` releases it` });
+        continue;
+      }
+      await this.undoActivity(`undo-${provision.ledgerId.split('/').pop()}`, `undo ${provision.name}`, provision.undo, provision.targets, provision.ledgerId, provision.name);
     }
   }
 
@@ -441,16 +496,7 @@ class ExperimentRun {
       durationMs: 0,
       status: 'succeeded',
     };
-    const finish = (error?: unknown) => {
-      activity.endedAt = this.clock.date().toISOString();
-      activity.durationMs = Math.round(this.clock.now() - started);
-      if (logs.length > 0) activity.logs = logs;
-      if (error !== undefined) {
-        activity.status = 'failed';
-        activity.error = toJournalError(error);
-      }
-      this.record(activity);
-    };
+    const finish = (error?: unknown) => this.finishActivity(activity, started, logs, error);
     let args: unknown;
     let prepared;
     try {
@@ -534,32 +580,50 @@ class ExperimentRun {
       this.emit({ type: 'fault', fault: record });
       return;
     }
-    const key = `undo-${record.key}`;
-    const name = `undo ${record.name}`;
+    const error = await this.undoActivity(`undo-${record.key}`, `undo ${record.name}`, record.undo, record.targets, record.ledgerId, record.name);
+    if (error === undefined) {
+      record.status = 'undone';
+      record.undoneAt = this.clock.date().toISOString();
+      record.undoneAtMs = Math.round(this.elapsed());
+    } else {
+      record.status = 'undo-failed';
+      record.error = toJournalError(error);
+    }
+    this.emit({ type: 'fault', fault: record });
+  }
+
+  /** Runs one undo as a journaled activity and marks its ledger entry; returns the error when it failed. */
+  private async undoActivity(key: string, name: string, undo: UndoSpec, targets: string[], ledgerId: string, label: string): Promise<unknown> {
     this.emit({ type: 'activity-start', key, phase: 'undo', kind: 'undo', name });
     const started = this.clock.now();
     const startedAt = this.clock.date().toISOString();
     const logs: string[] = [];
-    const activity: ActivityRecord = { key, phase: 'undo', kind: 'undo', ref: `${record.undo.driver}.${record.undo.op}`, name, startedAt, endedAt: startedAt, durationMs: 0, status: 'succeeded', targets: record.targets };
+    const activity: ActivityRecord = { key, phase: 'undo', kind: 'undo', ref: `${undo.driver}.${undo.op}`, name, startedAt, endedAt: startedAt, durationMs: 0, status: 'succeeded', targets };
+    let failure: unknown;
     try {
-      await runUndo(this.env, record.undo, logs);
-      record.status = 'undone';
-      record.undoneAt = this.clock.date().toISOString();
-      record.undoneAtMs = Math.round(this.elapsed());
-      await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run' });
+      await runUndo(this.env, undo, logs);
+      await this.ledger.append({ kind: 'undone', id: ledgerId, at: this.clock.date().toISOString(), by: 'run' });
     } catch (error) {
-      record.status = 'undo-failed';
-      record.error = toJournalError(error);
+      failure = error;
       activity.status = 'failed';
       activity.error = toJournalError(error);
-      this.incomplete.push(`${record.name}: ${errorMessage(error)}`);
-      await this.ledger.append({ kind: 'undo-failed', id: record.ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) }).catch(() => undefined);
+      this.incomplete.push(`${label}: ${errorMessage(error)}`);
+      await this.ledger.append({ kind: 'undo-failed', id: ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) }).catch(() => undefined);
     }
+    this.finishActivity(activity, started, logs);
+    return failure;
+  }
+
+  /** Closes an activity record (end, duration, logs, the error if any) and journals it. */
+  private finishActivity(activity: ActivityRecord, started: number, logs: string[], error?: unknown): void {
     activity.endedAt = this.clock.date().toISOString();
     activity.durationMs = Math.round(this.clock.now() - started);
     if (logs.length > 0) activity.logs = logs;
+    if (error !== undefined) {
+      activity.status = 'failed';
+      activity.error = toJournalError(error);
+    }
     this.record(activity);
-    this.emit({ type: 'fault', fault: record });
   }
 
   /** Undoes every live fault, newest first. */
