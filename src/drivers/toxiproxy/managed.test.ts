@@ -151,7 +151,7 @@ describe('managed toxiproxy-server', () => {
     const driverCtx = testDriverContext({ runId: `plan-${suffix}`, target });
     const latency = toxiproxyDriver.actions.latency;
     const prepared = await latency.prepare(latency.args.parse({ proxy: 'api', latency: '1s' }), driverCtx);
-    expect(prepared.targets).toEqual([expect.stringMatching(/^proxy api on the managed server: faultline-plan-.*latency 1s, downstream\)$/)]);
+    expect(prepared.targets).toEqual([expect.stringMatching(/^proxy api on the managed server: latency 1s, downstream \(faultline-plan-[0-9a-f]+-latency-[0-9a-f]{4}-downstream\)$/)]);
     await expect(latency.prepare(latency.args.parse({ proxy: 'other', latency: '1s' }), driverCtx)).rejects.toThrow(/not allowed/);
   });
 

@@ -91,11 +91,14 @@ async function checkProxies(server: ServerRef, names: string[], toxicNames: stri
 async function prepareToxics(toxics: PreparedToxics['toxics'], ctx: DriverContext): Promise<PreparedAction> {
   const server = serverFor(ctx);
   const names = [...new Set(toxics.map((t) => t.proxy))];
-  const describe = (proxy: string, label: string) =>
-    `${label}: ${toxics
-      .filter((t) => t.proxy === proxy)
-      .map((t) => `${t.name} (${describeAttributes(t.type as ToxicType, t.attributes)}, ${t.stream}${t.toxicity < 1 ? `, toxicity ${t.toxicity}` : ''})`)
-      .join(', ')}`;
+  // One action's toxics on a proxy share type, attributes and base name; only the stream differs.
+  const describe = (proxy: string, label: string) => {
+    const group = toxics.filter((t) => t.proxy === proxy);
+    const { type, attributes, toxicity, name, stream } = group[0]!;
+    const streams = group.map((t) => t.stream);
+    const names = group.length === 1 ? name : `${name.slice(0, -stream.length)}{${streams.join(',')}}`;
+    return `${label}: ${describeAttributes(type as ToxicType, attributes)}, ${streams.join('+')}${toxicity < 1 ? `, toxicity ${toxicity}` : ''} (${names})`;
+  };
   let targets: string[];
   if (server === undefined) {
     // Planning against a managed server that is started only by the run itself.
