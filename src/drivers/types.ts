@@ -63,9 +63,10 @@ export interface UndoDefinition<A = any> {
 
 /**
  * What a driver sets up for a whole run from its `targets` settings (a server it manages, objects the
- * experiment declares), before its preflight. It goes through the ledger like a fault: prepare makes no
- * mutating call and returns the undo as data, written to the ledger before apply; the engine undoes it
- * after the rollbacks and before the teardown (and `faultline recover` after a crash).
+ * experiment declares), before the setup, since the system under test may need it when it starts. It
+ * goes through the ledger like a fault: prepare makes no mutating call and returns the undo as data,
+ * written to the ledger before apply; the engine undoes it after the teardown (and `faultline recover`
+ * after a crash).
  */
 export interface ProvisionDefinition {
   /** null when the experiment asks for nothing to be set up. */

@@ -122,7 +122,7 @@ class ExperimentRun {
   /** Aborted by an interrupt or the run timeout: stops everything except undo, rollbacks and teardown. */
   private readonly stopRun = new AbortController();
   private readonly live: LiveFault[] = [];
-  /** What drivers set up for the run (see Driver.provision), undone after the rollbacks. */
+  /** What drivers set up for the run (see Driver.provision), undone after the teardown. */
   private readonly provisions: { ledgerId: string; name: string; targets: string[]; undo: UndoSpec }[] = [];
   private methodStart = 0;
   private deviations: string[] = [];
@@ -218,6 +218,7 @@ class ExperimentRun {
     try {
       await this.refuseDirtyLedger();
       this.env.targets = parseTargets(this.options.loaded, this.options.registry);
+      await this.provisionAll();
       await this.runSetup();
       await this.preflight();
       beforeMet = await this.checkHypothesis('before');
@@ -231,8 +232,8 @@ class ExperimentRun {
       signal?.removeEventListener('abort', onInterrupt);
       await this.undoAll();
       await this.runRollbacks(beforeMet);
-      await this.releaseProvisions();
       await this.runTeardown();
+      await this.releaseProvisions();
       await this.finish(started);
     }
     return redactSecrets(this.journal, this.options.loaded.secretValues);
@@ -317,12 +318,10 @@ class ExperimentRun {
 
   private async preflight(): Promise<void> {
     const used = driversUsed(this.options.loaded, this.options.registry);
-    const drivers = [...used].map((name) => this.options.registry.get(name)).filter((d) => d.preflight || d.provision);
+    const drivers = [...used].map((name) => this.options.registry.get(name)).filter((d) => d.preflight);
     if (drivers.length === 0) return;
     this.phase('preflight', 'Preflight');
     for (const driver of drivers) {
-      if (driver.provision) await this.provision(driver, driver.provision);
-      if (!driver.preflight) continue;
       await withDeadline(
         (signal) => driver.preflight!(driverContext(this.env, driver, signal, [])),
         DEFAULT_ACTION_TIMEOUT_MS,
@@ -337,6 +336,14 @@ class ExperimentRun {
     }
   }
 
+  /** Provisions of the drivers used, before the setup: the system under test may need them when it starts. */
+  private async provisionAll(): Promise<void> {
+    for (const name of driversUsed(this.options.loaded, this.options.registry)) {
+      const driver = this.options.registry.get(name);
+      if (driver.provision) await this.provision(driver, driver.provision);
+    }
+  }
+
   /** Sets up what a driver's targets ask for (a managed server, declared objects), through the ledger like a fault. */
   private async provision(driver: Driver, definition: ProvisionDefinition): Promise<void> {
     const key = `provision-${driver.name}`;
@@ -344,7 +351,7 @@ class ExperimentRun {
     const logs: string[] = [];
     const startedAt = this.clock.date();
     const started = this.clock.now();
-    const activity: ActivityRecord = { key, phase: 'preflight', kind: 'action', ref: `${driver.name}.provision`, name, startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), durationMs: 0, status: 'succeeded' };
+    const activity: ActivityRecord = { key, phase: 'setup', kind: 'action', ref: `${driver.name}.provision`, name, startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), durationMs: 0, status: 'succeeded' };
     const finish = (error?: unknown) => this.finishActivity(activity, started, logs, error);
     const fail = (error: unknown) => {
       finish(error);
@@ -360,6 +367,7 @@ class ExperimentRun {
       throw fail(error);
     }
     if (prepared === null) return;
+    this.phase('setup', `Provision (${driver.name})`);
     activity.targets = prepared.targets;
     const ledgerId = `${this.env.runId}/${key}`;
     const intent: LedgerIntent = { kind: 'intent', id: ledgerId, runId: this.env.runId, experiment: this.options.loaded.file, step: name, action: `${driver.name}.provision`, targets: prepared.targets, undo: prepared.undo, at: startedAt.toISOString() };
@@ -376,7 +384,7 @@ class ExperimentRun {
     }
   }
 
-  /** Undoes the provisions, newest first, once nothing else needs them (after rollbacks, before teardown). */
+  /** Undoes the provisions, newest first, once nothing else needs them (after the teardown). */
   private async releaseProvisions(): Promise<void> {
     for (const provision of this.provisions.splice(0).reverse()) {
       if (this.options.keepFaults) {
