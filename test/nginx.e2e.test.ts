@@ -105,6 +105,7 @@ const statuses = (run: PairRun) => run.during.map((a) => (a.output as { status: 
 describe('nginx behind Toxiproxy: a 3 s latency fault', () => {
   it('with proxy_read_timeout 1s: callers get 504s in about a second, so timeouts held and the run passes', async (ctx) => {
     const run = await runAgainst(ctx, '1s');
+    await ctx.annotate(`answers during the fault: ${statuses(run).join(', ')} after ${latencies(run).join(', ')} ms`);
     expect(run.stdout).toMatch(/Result: PASSED/);
     expect(run.code).toBe(0);
     expect(statuses(run)).toEqual([504, 504]);
@@ -117,6 +118,7 @@ describe('nginx behind Toxiproxy: a 3 s latency fault', () => {
 
   it('without proxy_read_timeout: callers hang for the whole delay, so timeouts did not hold and the run deviates', async (ctx) => {
     const run = await runAgainst(ctx, undefined);
+    await ctx.annotate(`answers during the fault: ${statuses(run).join(', ')} after ${latencies(run).join(', ')} ms`);
     expect(run.stdout).toMatch(/Result: DEVIATED/);
     expect(run.code).toBe(1);
     expect(run.during.map((a) => a.status)).toEqual(['missed', 'missed']);

@@ -1,7 +1,7 @@
 // Talking to a Toxiproxy server through toxiproxy-node-client, with its gaps closed here and nowhere
 // else: every request is bounded in time, a refused request keeps the server's status and message,
 // proxies are updated with PATCH, and proxies are listed with their toxics.
-import { Toxiproxy, type ICreateToxicBody } from 'toxiproxy-node-client';
+import { Proxy as LibraryProxy, Toxiproxy, type ICreateToxicBody } from 'toxiproxy-node-client';
 // Not re-exported by the package's index, but its own module, with types, in the published files.
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
 import { FaultlineError, errorMessage } from '../../engine/errors.js';
@@ -199,7 +199,9 @@ export class ToxiproxyConnection {
    * from its exports), so attributes are passed as plain numbers checked by the driver's own schemas.
    */
   async addToxic(proxyName: string, toxic: ToxicInfo): Promise<ToxicInfo> {
-    const proxy = await this.client.get(encodeURIComponent(proxyName));
+    // A Proxy object needs only the name to add a toxic: skipping the library's GET keeps a round trip
+    // off the time between a fault's scheduled start and its toxic being live.
+    const proxy = new LibraryProxy(this.client, { name: encodeURIComponent(proxyName), listen: '', upstream: '', enabled: true, toxics: [] });
     const body = toxic as unknown as ICreateToxicBody<Record<string, number>>;
     const created = await proxy.addToxic(body);
     return created.toJson() as unknown as ToxicInfo;

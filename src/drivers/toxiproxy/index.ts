@@ -258,6 +258,9 @@ const down: ActionDefinition<z.output<typeof downArgs>> = {
       throw toDriverError(error, 'cannot list the proxies');
     }
     const proxy = all.find((p) => p.name === args.proxy);
+    const declared = settingsOf(ctx).proxies.find((p) => p.name === args.proxy);
+    // Only while planning: in a run, the provision has created the declared proxies before any fault.
+    if (!proxy && declared) return { targets: [`${describeProxy(declared)}, created by the run`], undo, state: undoArgs };
     if (!proxy) throw unknownProxyError(args.proxy, all, server.url);
     if (!proxy.enabled) {
       // Enabling it afterwards would change what we found; taking it down proves nothing.

@@ -7,7 +7,7 @@ import { durationSchema, formatDuration } from '../../engine/duration.js';
 import { FaultlineError } from '../../engine/errors.js';
 import type { ActionDefinition, DriverContext, PreparedAction } from '../types.js';
 import { ToxiproxyApiError, toDriverError, type ProxyInfo, type Stream, type ToxicInfo, type ToxicType } from './client.js';
-import { checkProxyAllowed, connect, describeProxy, serverFor, unknownProxyError, type ServerRef } from './connection.js';
+import { checkProxyAllowed, connect, describeProxy, serverFor, settingsOf, unknownProxyError, type ServerRef } from './connection.js';
 
 const proxyName = z.string().min(1).meta({ description: 'Name of the proxy, as the Toxiproxy server knows it.' });
 const streamSchema = z
@@ -74,8 +74,12 @@ async function checkProxies(server: ServerRef, names: string[], toxicNames: stri
   } catch (error) {
     throw toDriverError(error, 'cannot list the proxies');
   }
+  const declared = settingsOf(ctx).proxies;
   return names.map((name) => {
     const proxy = all.find((p) => p.name === name);
+    // Only while planning: in a run, the provision has created the declared proxies before any fault.
+    const planned = declared.find((p) => p.name === name);
+    if (!proxy && planned) return { ...planned, enabled: true, toxics: [] };
     if (!proxy) throw unknownProxyError(name, all, server.url);
     const taken = proxy.toxics.find((t) => toxicNames.includes(t.name));
     if (taken) {
