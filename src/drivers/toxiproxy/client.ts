@@ -1,6 +1,7 @@
 // Talking to a Toxiproxy server through toxiproxy-node-client, with its gaps closed here and nowhere
 // else: every request is bounded in time, a refused request keeps the server's status and message,
-// proxies are updated with PATCH, and proxies are listed with their toxics.
+// proxies are updated with PATCH, and proxies are listed with their toxics. The library (4.x) declares
+// engines node >= 18 and ships CommonJS with its own types; it uses the global fetch, so Node 20 suits it.
 import { Proxy as LibraryProxy, Toxiproxy, type ICreateToxicBody } from 'toxiproxy-node-client';
 // Not re-exported by the package's index, but its own module, with types, in the published files.
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
