@@ -36,6 +36,26 @@ async function tempDir(label: string): Promise<string> {
   return dir;
 }
 
+/** A folder holding e.yaml: a managed toxiproxy-server, a proxy `api`, and a 1 s latency on it for `duration`. */
+async function managedExperiment(ctx: TestContext, label: string, duration: string): Promise<string> {
+  const binary = serverBinary(ctx);
+  const dir = await tempDir(label);
+  const [backendPort, listen] = [await freePort(), await freePort()];
+  const yaml = [
+    'version: 1',
+    'title: a latency on a managed server',
+    'targets:',
+    `  toxiproxy: { managed: true, server: "${binary}", proxies: [{ name: api, listen: "127.0.0.1:${listen}", upstream: "127.0.0.1:${backendPort}" }] }`,
+    'method:',
+    '  - name: latency',
+    '    fault: toxiproxy.latency',
+    '    with: { proxy: api, latency: 1s }',
+    `    duration: ${duration}`,
+  ];
+  await writeFile(join(dir, 'e.yaml'), yaml.join('\n'));
+  return dir;
+}
+
 async function readJournal(path: string): Promise<Journal> {
   return JSON.parse(await readFile(path, 'utf8')) as Journal;
 }
@@ -115,23 +135,7 @@ describe('failures', () => {
   });
 
   it('after kill -9 of faultline, the managed server and its toxic stay; `faultline recover` removes the toxic and stops the server', async (ctx) => {
-    const binary = serverBinary(ctx);
-    const dir = await tempDir('kill');
-    const [backendPort, listen] = [await freePort(), await freePort()];
-    await writeFile(
-      join(dir, 'e.yaml'),
-      [
-        'version: 1',
-        'title: a long latency on a managed server',
-        'targets:',
-        `  toxiproxy: { managed: true, server: "${binary}", proxies: [{ name: api, listen: "127.0.0.1:${listen}", upstream: "127.0.0.1:${backendPort}" }] }`,
-        'method:',
-        '  - name: latency',
-        '    fault: toxiproxy.latency',
-        '    with: { proxy: api, latency: 2s }',
-        '    duration: 60s',
-      ].join('\n'),
-    );
+    const dir = await managedExperiment(ctx, 'kill', '60s');
     const ledgerFile = join(dir, 'ledger', 'ledger.jsonl');
     const run = startCli(['run', join(dir, 'e.yaml'), '--ledger-dir', join(dir, 'ledger')]);
     cleanups.push(() => run.child.kill('SIGKILL'));
@@ -149,6 +153,23 @@ describe('failures', () => {
     expect(await connection.version().catch(() => 'gone')).toBe('gone');
     expect(existsSync(intent.undo.args.managed.pidfile)).toBe(false);
   }, 60_000);
+
+  it('--keep-faults keeps the managed server with its toxic; `faultline recover` releases both', async (ctx) => {
+    const dir = await managedExperiment(ctx, 'keep', '200ms');
+    const result = await runCli(['run', join(dir, 'e.yaml'), '--keep-faults', '--ledger-dir', join(dir, 'ledger'), '--journal', join(dir, 'j.json')]);
+    expect(result.code).toBe(0);
+    const journal = await readJournal(join(dir, 'j.json'));
+    expect(journal.faults[0]!.status).toBe('kept');
+    const provision = journal.ledger.find((e) => e.intent.action === 'toxiproxy.provision')!;
+    expect(provision.state).toBe('applied');
+    const connection = new ToxiproxyConnection(provision.intent.undo!.args.url as string);
+    cleanups.push(() => runCli(['recover', '--ledger-dir', join(dir, 'ledger')]));
+    expect((await connection.proxy('api'))!.toxics).toHaveLength(1);
+
+    const recovered = await runCli(['recover', '--ledger-dir', join(dir, 'ledger')]);
+    expect(recovered.code).toBe(0);
+    expect(await connection.version().catch(() => 'gone')).toBe('gone');
+  });
 
   it('a server that restarts mid-run: the undo says the toxic vanished, the ledger ends consistent, and the proxy loss is a deviation', async (ctx) => {
     const binary = serverBinary(ctx);
