@@ -5,23 +5,41 @@
 // build: a part not built yet is left out (its tests skip, saying why) until
 // `npm run testenv -- up` has been run once. Servers stay up for the next run;
 // `npm run testenv -- down` stops them.
-import { NotBuiltError, selectedComponents, up } from '../testenv/index.js';
+import { loadTestEnv, NotBuiltError, selectedComponents, up } from '../testenv/index.js';
 
 function log(line: string): void {
   process.stderr.write(`testenv: ${line}\n`);
 }
 
-export default async function setup(): Promise<void> {
+/**
+ * After the whole suite the test Toxiproxy must hold no toxic: every fault a test applied was undone.
+ * Under CI this fails the run; locally other checkouts may share the server, so it only reports.
+ */
+async function checkNoToxicLeft(ci: boolean): Promise<void> {
+  const url = loadTestEnv().TOXIPROXY_URL;
+  if (!url) return;
+  const proxies = (await fetch(`${url}/proxies`, { signal: AbortSignal.timeout(5_000) })
+    .then((response) => response.json())
+    .catch(() => ({}))) as Record<string, { toxics?: { name: string }[] }>;
+  const left = Object.entries(proxies).flatMap(([proxy, { toxics = [] }]) => toxics.map((toxic) => `${toxic.name} on ${proxy}`));
+  if (left.length === 0) return log('Toxiproxy holds no toxic after the suite');
+  const message = `Toxiproxy still holds ${left.length} toxic(s) after the suite: ${left.join(', ')}`;
+  if (ci) throw new Error(message);
+  log(`${message} (another checkout sharing the server may have put them there)`);
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
   const ci = process.env.CI === 'true' || process.env.CI === '1';
+  const teardown = () => checkNoToxicLeft(ci);
   const components = selectedComponents(process.env.FAULTLINE_TESTENV);
   if (components.length === 0) {
     log('FAULTLINE_TESTENV=none: no test servers brought up; tests that need one skip');
-    return;
+    return teardown;
   }
   if (ci) {
     const result = await up({ components, log });
     log(`${components.join(', ')} up in ${result.seconds.toFixed(1)} s`);
-    return;
+    return teardown;
   }
   // One part at a time, so a part that cannot come up leaves the others usable.
   for (const component of components) {
@@ -35,4 +53,5 @@ export default async function setup(): Promise<void> {
       if (!(error instanceof NotBuiltError)) log('tests that need it will skip; FAULTLINE_TESTENV=none skips this step');
     }
   }
+  return teardown;
 }

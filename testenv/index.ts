@@ -4,12 +4,13 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import { loadTestEnv, writeTestEnv, type TestEnvSettings } from './envfile.js';
 import { envFilePath, stateDir } from './layout.js';
-import { TestEnvError } from './errors.js';
+import { NotBuiltError, TestEnvError } from './errors.js';
 import { isAlive, sleep } from './processes.js';
 import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.js';
 import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
+import { ensureNginx } from './nginx.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
@@ -114,6 +115,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     if (components.includes('toxiproxy')) {
       const toxiproxy = await upToxiproxy(context);
       Object.assign(settings, { TOXIPROXY_URL: toxiproxy.url, TOXIPROXY_VERSION: toxiproxy.version });
+      // The nginx-behind-Toxiproxy tests need it; a local run without it skips them rather than losing Toxiproxy.
+      try {
+        settings.NGINX_BINARY = await ensureNginx(context);
+      } catch (error) {
+        if (!(error instanceof NotBuiltError)) throw error;
+        log(`nginx left out: ${error.message}`);
+      }
     }
     if (components.includes('docker')) {
       const docker = await upDocker(context);

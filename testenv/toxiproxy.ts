@@ -1,7 +1,7 @@
 // Toxiproxy for the tests: the real server at a pinned version, built with `go install`
 // into the versioned cache, listening on loopback. Reuses a server that already answers.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { componentCacheDir, logPath } from './layout.js';
 import { buildEnvForGo, requireGo } from './golang.js';
 import { runLoggedStep, runningDaemonPid, startDaemon, stopDaemon, waitFor } from './processes.js';
@@ -39,9 +39,15 @@ export async function toxiproxyVersion(url: string): Promise<string | undefined>
   }
 }
 
-async function ensureToxiproxyBinary({ log, env, allowBuilds }: UpContext): Promise<string> {
-  const binDir = join(componentCacheDir('toxiproxy', TOXIPROXY_VERSION, env), 'bin');
-  const binary = join(binDir, 'server');
+/** Where `up` builds toxiproxy-server: the versioned per-user cache. */
+export function toxiproxyBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(componentCacheDir('toxiproxy', TOXIPROXY_VERSION, env), 'bin', 'server');
+}
+
+/** The cached toxiproxy-server, built with `go install` when missing and builds are allowed. */
+export async function ensureToxiproxyBinary({ log, env, allowBuilds }: UpContext): Promise<string> {
+  const binary = toxiproxyBinaryPath(env);
+  const binDir = dirname(binary);
   if (existsSync(binary)) return binary;
   if (!allowBuilds) throw new NotBuiltError(`toxiproxy v${TOXIPROXY_VERSION}`);
   await requireGo(env);

@@ -5,10 +5,11 @@ import { httpDriver } from './http/index.js';
 import { processDriver } from './process/index.js';
 import { DriverRegistry } from './registry.js';
 import { tcpDriver } from './tcp/index.js';
+import { toxiproxyDriver } from './toxiproxy/index.js';
 import type { Driver } from './types.js';
 
 export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver];
+  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver];
 }
 
 export function createDefaultRegistry(): DriverRegistry {

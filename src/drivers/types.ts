@@ -61,6 +61,19 @@ export interface UndoDefinition<A = any> {
   run(args: A, ctx: DriverContext): Promise<void>;
 }
 
+/**
+ * What a driver sets up for a whole run from its `targets` settings (a server it manages, objects the
+ * experiment declares), before the setup, since the system under test may need it when it starts. It
+ * goes through the ledger like a fault: prepare makes no mutating call and returns the undo as data,
+ * written to the ledger before apply; the engine undoes it after the teardown (and `faultline recover`
+ * after a crash).
+ */
+export interface ProvisionDefinition {
+  /** null when the experiment asks for nothing to be set up. */
+  prepare(ctx: DriverContext): Promise<PreparedAction | null>;
+  apply(prepared: PreparedAction, ctx: DriverContext): Promise<Output>;
+}
+
 export interface Driver {
   name: string;
   description: string;
@@ -68,6 +81,7 @@ export interface Driver {
   target?: z.ZodType;
   /** Checks reachability and permissions before any fault is applied. */
   preflight?(ctx: DriverContext): Promise<void>;
+  provision?: ProvisionDefinition;
   /** The entry a bare reference resolves to: `probe: http` means `http.<defaultProbe>`. */
   defaultProbe?: string;
   defaultAction?: string;

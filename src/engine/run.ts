@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Output } from '../drivers/types.js';
+import type { Driver, Output, PreparedAction, ProvisionDefinition, UndoSpec } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import type { Experiment } from '../experiment/schema.js';
 import type { ToleranceMiss } from './tolerance.js';
@@ -127,6 +127,8 @@ class ExperimentRun {
   /** Aborted by an interrupt or the run timeout: stops everything except undo, rollbacks and teardown. */
   private readonly stopRun = new AbortController();
   private readonly live: LiveFault[] = [];
+  /** What drivers set up for the run (see Driver.provision), undone after the teardown. */
+  private readonly provisions: { ledgerId: string; name: string; targets: string[]; undo: UndoSpec }[] = [];
   private methodStart = 0;
   private workload: Workload | undefined;
   /** Where the workload's zero sits on the method's clock (negative: traffic started first). */
@@ -226,6 +228,7 @@ class ExperimentRun {
     try {
       await this.refuseDirtyLedger();
       this.env.targets = parseTargets(this.options.loaded, this.options.registry);
+      await this.provisionAll();
       await this.runSetup();
       await this.preflight();
       beforeMet = await this.checkHypothesis('before');
@@ -240,6 +243,7 @@ class ExperimentRun {
       await this.undoAll();
       await this.runRollbacks(beforeMet);
       await this.runTeardown();
+      await this.releaseProvisions();
       await this.finish(started);
     }
     return redactSecrets(this.journal, this.options.loaded.secretValues);
@@ -339,6 +343,65 @@ class ExperimentRun {
           hint: error instanceof FaultlineError && error.hint ? error.hint : 'No fault was injected.',
         });
       });
+    }
+  }
+
+  /** Provisions of the drivers used, before the setup: the system under test may need them when it starts. */
+  private async provisionAll(): Promise<void> {
+    for (const name of driversUsed(this.options.loaded, this.options.registry)) {
+      const driver = this.options.registry.get(name);
+      if (driver.provision) await this.provision(driver, driver.provision);
+    }
+  }
+
+  /** Sets up what a driver's targets ask for (a managed server, declared objects), through the ledger like a fault. */
+  private async provision(driver: Driver, definition: ProvisionDefinition): Promise<void> {
+    const key = `provision-${driver.name}`;
+    const name = `provision ${driver.name}`;
+    const logs: string[] = [];
+    const startedAt = this.clock.date();
+    const started = this.clock.now();
+    const activity: ActivityRecord = { key, phase: 'setup', kind: 'action', ref: `${driver.name}.provision`, name, startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), durationMs: 0, status: 'succeeded' };
+    const finish = (error?: unknown) => this.finishActivity(activity, started, logs, error);
+    const fail = (error: unknown) => {
+      finish(error);
+      return new FaultlineError('E_PREFLIGHT', `${name} failed: ${errorMessage(error)}`, {
+        cause: error,
+        hint: error instanceof FaultlineError && error.hint ? error.hint : 'No fault was injected.',
+      });
+    };
+    let prepared: PreparedAction | null;
+    try {
+      prepared = await withDeadline((s) => definition.prepare(driverContext(this.env, driver, s, logs)), DEFAULT_ACTION_TIMEOUT_MS, this.stopRun.signal, `preparing ${name}`);
+    } catch (error) {
+      throw fail(error);
+    }
+    if (prepared === null) return;
+    this.phase('setup', `Provision (${driver.name})`);
+    activity.targets = prepared.targets;
+    const ledgerId = `${this.env.runId}/${key}`;
+    const intent: LedgerIntent = { kind: 'intent', id: ledgerId, runId: this.env.runId, experiment: this.options.loaded.file, step: name, action: `${driver.name}.provision`, targets: prepared.targets, undo: prepared.undo, at: startedAt.toISOString() };
+    await this.ledger.append(redactSecrets(intent, this.options.loaded.secretValues));
+    // Listed before apply: a half-done apply is undone too (undos are idempotent).
+    if (prepared.undo) this.provisions.push({ ledgerId, name, targets: prepared.targets, undo: prepared.undo });
+    try {
+      activity.output = await withDeadline((s) => definition.apply(prepared, driverContext(this.env, driver, s, logs)), DEFAULT_ACTION_TIMEOUT_MS, this.stopRun.signal, name);
+      await this.ledger.append({ kind: 'applied', id: ledgerId, at: this.clock.date().toISOString() });
+      finish();
+    } catch (error) {
+      await this.ledger.append({ kind: 'apply-failed', id: ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) });
+      throw fail(error);
+    }
+  }
+
+  /** Undoes the provisions, newest first, once nothing else needs them (after the teardown). */
+  private async releaseProvisions(): Promise<void> {
+    for (const provision of this.provisions.splice(0).reverse()) {
+      if (this.options.keepFaults) {
+        this.emit({ type: 'note', message: `${provision.name} kept with the faults (--keep-faults): \`faultline recover\` releases it` });
+        continue;
+      }
+      await this.undoActivity(`undo-${provision.ledgerId.split('/').pop()}`, `undo ${provision.name}`, provision.undo, provision.targets, provision.ledgerId, provision.name);
     }
   }
 
@@ -495,16 +558,7 @@ class ExperimentRun {
       durationMs: 0,
       status: 'succeeded',
     };
-    const finish = (error?: unknown) => {
-      activity.endedAt = this.clock.date().toISOString();
-      activity.durationMs = Math.round(this.clock.now() - started);
-      if (logs.length > 0) activity.logs = logs;
-      if (error !== undefined) {
-        activity.status = 'failed';
-        activity.error = toJournalError(error);
-      }
-      this.record(activity);
-    };
+    const finish = (error?: unknown) => this.finishActivity(activity, started, logs, error);
     let args: unknown;
     let prepared;
     try {
@@ -589,33 +643,51 @@ class ExperimentRun {
       this.emit({ type: 'fault', fault: record });
       return;
     }
-    const key = `undo-${record.key}`;
-    const name = `undo ${record.name}`;
-    this.emit({ type: 'activity-start', key, phase: 'undo', kind: 'undo', name });
-    const started = this.clock.now();
-    const startedAt = this.clock.date().toISOString();
-    const logs: string[] = [];
-    const activity: ActivityRecord = { key, phase: 'undo', kind: 'undo', ref: `${record.undo.driver}.${record.undo.op}`, name, startedAt, endedAt: startedAt, durationMs: 0, status: 'succeeded', targets: record.targets };
-    try {
-      await runUndo(this.env, record.undo, logs);
+    const error = await this.undoActivity(`undo-${record.key}`, `undo ${record.name}`, record.undo, record.targets, record.ledgerId, record.name);
+    if (error === undefined) {
       record.status = 'undone';
       record.undoneAt = this.clock.date().toISOString();
       record.undoneAtMs = Math.round(this.elapsed());
       this.workload?.recorder.faultEnded(record.key, this.workload.elapsed());
-      await this.ledger.append({ kind: 'undone', id: record.ledgerId, at: record.undoneAt, by: 'run', ...(logs.length > 0 ? { notes: redactSecrets([...logs], this.options.loaded.secretValues) } : {}) });
-    } catch (error) {
+    } else {
       record.status = 'undo-failed';
       record.error = toJournalError(error);
+    }
+    this.emit({ type: 'fault', fault: record });
+  }
+
+  /** Runs one undo as a journaled activity and marks its ledger entry; returns the error when it failed. */
+  private async undoActivity(key: string, name: string, undo: UndoSpec, targets: string[], ledgerId: string, label: string): Promise<unknown> {
+    this.emit({ type: 'activity-start', key, phase: 'undo', kind: 'undo', name });
+    const started = this.clock.now();
+    const startedAt = this.clock.date().toISOString();
+    const logs: string[] = [];
+    const activity: ActivityRecord = { key, phase: 'undo', kind: 'undo', ref: `${undo.driver}.${undo.op}`, name, startedAt, endedAt: startedAt, durationMs: 0, status: 'succeeded', targets };
+    let failure: unknown;
+    try {
+      await runUndo(this.env, undo, logs);
+      await this.ledger.append({ kind: 'undone', id: ledgerId, at: this.clock.date().toISOString(), by: 'run', ...(logs.length > 0 ? { notes: redactSecrets([...logs], this.options.loaded.secretValues) } : {}) });
+    } catch (error) {
+      failure = error;
       activity.status = 'failed';
       activity.error = toJournalError(error);
-      this.incomplete.push(`${record.name}: ${errorMessage(error)}`);
-      await this.ledger.append({ kind: 'undo-failed', id: record.ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) }).catch(() => undefined);
+      this.incomplete.push(`${label}: ${errorMessage(error)}`);
+      await this.ledger.append({ kind: 'undo-failed', id: ledgerId, at: this.clock.date().toISOString(), error: errorMessage(error) }).catch(() => undefined);
     }
+    this.finishActivity(activity, started, logs);
+    return failure;
+  }
+
+  /** Closes an activity record (end, duration, logs, the error if any) and journals it. */
+  private finishActivity(activity: ActivityRecord, started: number, logs: string[], error?: unknown): void {
     activity.endedAt = this.clock.date().toISOString();
     activity.durationMs = Math.round(this.clock.now() - started);
     if (logs.length > 0) activity.logs = logs;
+    if (error !== undefined) {
+      activity.status = 'failed';
+      activity.error = toJournalError(error);
+    }
     this.record(activity);
-    this.emit({ type: 'fault', fault: record });
   }
 
   /** Undoes every live fault, newest first. */

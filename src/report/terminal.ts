@@ -83,6 +83,8 @@ export class TerminalReporter {
         this.running.delete(event.record.key);
         this.updateSpinner();
         this.line(`  ${this.icon(event.record)} ${event.record.name}${this.detail(event.record)}`);
+        // What an undo found (a target gone, a toxic vanished with a restarted server) is worth seeing at once.
+        if (event.record.kind === 'undo') for (const log of event.record.logs ?? []) this.line(c.dim(`      ${log}`));
         break;
       }
       case 'fault':
