@@ -1,5 +1,5 @@
-// The quickstart, end to end against the real demo system: the full demo passes; the demo without
-// each resilience mechanism deviates, and the journal says which probe caught it.
+// The quickstart, end to end against the real demo system: the full demo passes with its four
+// verdicts; the demo without each resilience mechanism fails exactly the matching verdict.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ async function toxiproxyServerEnv(ctx: TestContext): Promise<Record<string, stri
 async function runQuickstart(without: string, ctx: TestContext) {
   const env = await toxiproxyServerEnv(ctx);
   const dir = await mkdtemp(join(tmpdir(), `faultline-quickstart-${without}-`));
-  const [gateway, a, b, proxyA] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [gateway, a, b, proxyA, proxyB] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const journalPath = join(dir, 'journal.json');
   const result = await runCli([
     'run',
@@ -33,7 +33,9 @@ async function runQuickstart(without: string, ctx: TestContext) {
     '--var', `demo.gatewayPort=${gateway}`,
     '--var', `demo.backendPorts=${a},${b}`,
     '--var', `demo.backendA=${a}`,
+    '--var', `demo.backendB=${b}`,
     '--var', `demo.proxyA=${proxyA}`,
+    '--var', `demo.proxyB=${proxyB}`,
     '--var', `demo.stateDir=${join(dir, 'demo')}`,
     '--ledger-dir', join(dir, 'ledger'),
     '--journal', journalPath,
@@ -42,36 +44,37 @@ async function runQuickstart(without: string, ctx: TestContext) {
   return { result, journal };
 }
 
-const missed = (journal: { activities: { status: string; name: string }[] }) =>
-  journal.activities.filter((a) => a.status === 'missed' || a.status === 'failed').map((a) => a.name);
+type Verdict = { name: string; result: string; evidence: { summary: string; figures: Record<string, number | null> } };
+const results = (journal: { verdicts: Verdict[] }) => Object.fromEntries(journal.verdicts.map((v) => [v.name, v.result]));
+const MECHANISMS = ['timeouts', 'retries', 'failover', 'self-healing'];
 
 describe('quickstart', () => {
-  it('passes against the full demo, with every fault applied and undone', async (ctx) => {
+  it('passes against the full demo: four verdicts hold, every fault applied and undone', async (ctx) => {
     const { result, journal } = await runQuickstart('none', ctx);
     expect(result.stdout).toMatch(/Result: PASSED/);
     expect(result.code).toBe(0);
     expect(journal.status).toBe('passed');
-    expect(journal.faults.map((f: { status: string }) => f.status)).toEqual(['undone', 'undone', 'irreversible']);
+    expect(results(journal)).toEqual({ timeouts: 'pass', retries: 'pass', failover: 'pass', 'self-healing': 'pass' });
+    // The terminal summary leads with the verdicts.
+    expect(result.stdout.indexOf('self-healing  PASS')).toBeLessThan(result.stdout.indexOf('window '));
+    expect(journal.faults.map((f: { key: string; status: string }) => `${f.key}:${f.status}`).sort()).toEqual(
+      ['flaky-a:undone', 'flaky-b:undone', 'freeze-a:undone', 'kill-a:irreversible', 'slow-a:undone'],
+    );
     expect(journal.ledger.every((e: { state: string }) => e.state === 'undone' || e.state === 'irreversible')).toBe(true);
-    const recovery = journal.activities.find((a: { name: string }) => a.name === 'backend-a comes back by itself');
-    expect(recovery.status).toBe('succeeded');
-    expect(recovery.waitedMs).toBeGreaterThan(0);
+    const healing = journal.verdicts.find((v: Verdict) => v.name === 'self-healing');
+    expect(healing.evidence.figures.recoveryMs).toBeGreaterThan(0);
+    expect(journal.windows.map((w: { kind: string }) => w.kind)).toEqual(['baseline', 'fault', 'fault', 'fault', 'fault', 'fault', 'recovery', 'total']);
   }, 60_000);
 
-  it.for<[string, string[]]>([
-    ['timeouts', ['gateway answers fast while backend-a is slow', 'gateway answers fast while backend-a is frozen']],
-    ['retries', ['gateway answers fast while backend-a is slow', 'gateway answers fast while backend-a is frozen']],
-    ['failover', ['gateway answers fast while backend-a is slow', 'gateway answers fast while backend-a is frozen']],
-    ['self-healing', ['backend-a comes back by itself']],
-  ])('deviates without %s', async ([without, probes], ctx) => {
-    const { result, journal } = await runQuickstart(without, ctx);
+  it.for(MECHANISMS.map((m) => [m]))('without %s, exactly that verdict fails and the run exits 1', async ([without], ctx) => {
+    const { result, journal } = await runQuickstart(without!, ctx);
     expect(result.stdout).toMatch(/Result: DEVIATED/);
     expect(result.code).toBe(1);
     expect(journal.status).toBe('deviated');
-    // Each probe that should catch the missing mechanism does: the network fault and the freeze alike.
-    for (const probe of probes) expect(missed(journal).some((name) => name.startsWith(probe))).toBe(true);
+    expect(results(journal)).toEqual(Object.fromEntries(MECHANISMS.map((m) => [m, m === without ? 'fail' : 'pass'])));
+    expect(journal.reason).toMatch(new RegExp(`^${without} did not hold`));
     // Whatever the result, nothing is left applied, the managed toxiproxy-server included.
-    expect(journal.faults.slice(0, 2).map((f: { status: string }) => f.status)).toEqual(['undone', 'undone']);
+    expect(journal.faults.filter((f: { key: string }) => f.key !== 'kill-a').every((f: { status: string }) => f.status === 'undone')).toBe(true);
     expect(journal.ledger.every((e: { state: string }) => e.state === 'undone' || e.state === 'irreversible')).toBe(true);
   });
 });

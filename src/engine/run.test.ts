@@ -327,3 +327,24 @@ rollbacks:
     expect(await exists('rolled-back')).toBe(rolled);
   });
 });
+
+describe('after', () => {
+  it('a step with `after` starts once the named step has finished, even when its own `at` came first', async () => {
+    const { journal } = await run(`
+version: 1
+title: wait for the slow step
+method:
+  - id: slow
+    action: command
+    with: { run: [sleep, "0.4"] }
+  - id: next
+    probe: process.running
+    with: { pid: VICTIM }
+    after: slow
+`);
+    expect(journal.status).toBe('passed');
+    const slow = journal.activities.find((a) => a.key === 'slow')!;
+    const next = journal.activities.find((a) => a.key === 'next')!;
+    expect(Date.parse(next.startedAt)).toBeGreaterThanOrEqual(Date.parse(slow.endedAt));
+  });
+});

@@ -451,7 +451,8 @@ class ExperimentRun {
       if (this.workload) this.workloadOffsetMs = -this.workload.elapsed();
       const watching = this.watch(watchers.signal, stopMethod);
       try {
-        await Promise.all(schedule.map((item) => this.runScheduled(item, method.signal, stopMethod)));
+        const finished = stepCompletions(schedule);
+        await Promise.all(schedule.map((item) => this.runScheduled(item, method.signal, stopMethod, finished)));
       } finally {
         watchers.abort();
         await watching;
@@ -506,13 +507,23 @@ class ExperimentRun {
     else if (signal.aborted) throw signal.reason;
   }
 
-  private async runScheduled(item: ScheduledStep, signal: AbortSignal, stopMethod: (reason: unknown) => void): Promise<void> {
+  private async runScheduled(item: ScheduledStep, signal: AbortSignal, stopMethod: (reason: unknown) => void, finished: StepCompletions): Promise<void> {
+    let marked = false;
+    const markFinished = () => {
+      if (!marked) finished.get(item.id)?.arrive();
+      marked = true;
+    };
     try {
+      // `after: <id>`: not before that step has finished (a fault: has taken effect), whatever the clock says.
+      if (item.step.after) await untilSettledOrAborted(finished.get(item.step.after)?.done, signal);
       await this.sleepUntil(item.startMs, signal);
+      const delayMs = Math.max(0, this.elapsed() - item.startMs);
       if (item.kind === 'fault') {
         const fault = await this.applyFault(item, signal);
+        markFinished();
         if (item.endMs !== undefined) {
-          await this.sleepUntil(item.endMs, signal);
+          // A fault started late (after its `after` step) still lasts its whole duration.
+          await this.sleepUntil(item.endMs + (item.step.after ? delayMs : 0), signal);
           await this.undoFault(fault);
         }
       } else if (item.kind === 'probe') {
@@ -533,8 +544,10 @@ class ExperimentRun {
           throw new FaultlineError('E_DRIVER', `action ${record.name} ${record.status}: ${record.error?.message}`, record.error?.hint ? { hint: record.error.hint } : {});
         }
       }
+      markFinished();
       if (item.step.pauses?.after) await this.clock.sleep(item.step.pauses.after, signal);
     } catch (error) {
+      markFinished();
       if (signal.aborted) return; // cancelled by an abort, an interrupt or another step's failure
       this.runError ??= error;
       stopMethod(error);
@@ -852,6 +865,35 @@ class ExperimentRun {
     const kept = this.journal.faults.filter((f) => f.status === 'kept').length;
     const held = this.journal.verdicts.length > 0 ? `the steady state held and ${this.journal.verdicts.map((v) => v.name).join(', ')} held` : 'the steady state held';
     return ['passed', kept > 0 ? `${held}; ${kept} fault(s) kept in place (--keep-faults): run \`faultline recover\`` : held];
+  }
+}
+
+/** Per step id: resolved once every occurrence of the step has finished, for steps that start `after` it. */
+type StepCompletions = Map<string, { done: Promise<void>; arrive: () => void }>;
+
+function stepCompletions(schedule: readonly ScheduledStep[]): StepCompletions {
+  const completions: StepCompletions = new Map();
+  for (const id of new Set(schedule.map((item) => item.id))) {
+    let remaining = schedule.filter((item) => item.id === id).length;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    completions.set(id, { done, arrive: () => (--remaining === 0 ? resolve() : undefined) });
+  }
+  return completions;
+}
+
+async function untilSettledOrAborted(promise: Promise<void> | undefined, signal: AbortSignal): Promise<void> {
+  if (!promise) return;
+  if (signal.aborted) throw signal.reason;
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -98,6 +98,9 @@ export const stepSchema = z
     probe: z.string().optional().meta({ description: 'driver.probe to assert during the method' }),
     ...common,
     at: durationSchema.default(0).meta({ description: 'Start offset from the beginning of the method.' }),
+    after: idSchema.optional().meta({
+      description: 'Id of an earlier method step: start only once it has finished (a fault: once it has taken effect), and not before `at`.',
+    }),
     duration: durationSchema.optional().meta({ description: 'How long a fault stays before its undo; default: until the method ends.' }),
     repeat: repeatSchema.optional().meta({ description: 'Run again at an interval: a probe sampling during a fault, a fault applied in bursts.' }),
     expect: expectSchema.optional(),

@@ -311,6 +311,26 @@ export function validateAgainstDrivers(experiment: Experiment, registry: DriverR
   issues.push(...checkTargets(experiment, registry));
   issues.push(...checkStepIds(groups));
   issues.push(...checkVerdicts(experiment));
+  issues.push(...checkAfter(experiment));
+  return issues;
+}
+
+/** `after` names a step declared earlier in the method, so steps can never wait on each other in a circle. */
+export function checkAfter(experiment: Experiment): DocumentIssue[] {
+  const issues: DocumentIssue[] = [];
+  const earlier: string[] = [];
+  experiment.method.forEach((step, index) => {
+    if (step.after !== undefined && !earlier.includes(step.after)) {
+      const later = experiment.method.some((other) => other.id === step.after);
+      const close = closestName(step.after, earlier);
+      issues.push({
+        path: ['method', index, 'after'],
+        message: later ? `step "${step.after}" comes later in the method; after names an earlier step` : `no earlier method step has the id "${step.after}"`,
+        hint: close ? `did you mean ${close}?` : 'give the step to wait for an id:, and place it before this one',
+      });
+    }
+    if (step.id !== undefined) earlier.push(step.id);
+  });
   return issues;
 }
 

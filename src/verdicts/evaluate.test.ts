@@ -178,7 +178,7 @@ describe('self-healing', () => {
   it('a recovery that never comes fails, with how long it was waited for', () => {
     const [verdict] = judge(spec, journal({ faults: [fault('kill', 'irreversible', 6000)], activities: [probe('missed', 11_000)], hypothesis: hypothesis(false) }));
     expect(verdict).toMatchObject({ result: 'fail' });
-    expect(verdict!.evidence.summary).toMatch(/not back.*missed after 3 tries.*steady state after missed/);
+    expect(verdict!.evidence.summary).toMatch(/not back.*missed after 3 tries.*steady state after: missed/);
   });
 
   it('a driver-measured recovery (recoveryMs) is used as is; recovered: false fails', () => {
@@ -191,6 +191,14 @@ describe('self-healing', () => {
   it('slower than the objective fails; steady state missed after fails', () => {
     expect(judge(spec, journal({ faults: [fault('kill', 'irreversible', 6000)], activities: [probe('succeeded', 12_000)], hypothesis: hypothesis(true) }))[0]).toMatchObject({ result: 'fail' });
     expect(judge(spec, journal({ faults: [fault('kill', 'irreversible', 6000)], activities: [probe('succeeded', 7000)], hypothesis: hypothesis(false) }))[0]).toMatchObject({ result: 'fail' });
+  });
+
+  it('a recovery probe that started before the kill had taken effect proves nothing: not exercised', () => {
+    const early = probe('succeeded', 6100);
+    early.startedAt = iso(5900);
+    const [verdict] = judge(spec, journal({ faults: [fault('kill', 'irreversible', 6000)], activities: [early], hypothesis: hypothesis(true) }));
+    expect(verdict).toMatchObject({ result: 'not-exercised' });
+    expect(verdict!.evidence.summary).toContain('after: kill');
   });
 
   it('a kill that never happened, or a probe that never ran, is not exercised', () => {

@@ -85,7 +85,7 @@ function judgeTimeouts(spec: TimeoutsSpec, journal: Journal): VerdictRecord {
   const checks: VerdictCheck[] = [];
   const figures: Record<string, number | null> = {};
   for (const window of found.windows) {
-    const label = found.windows.length > 1 ? ` (${window.name})` : '';
+    const label = found.windows.length > 1 ? ` (${window.fault ?? window.name})` : '';
     for (const [key, bound] of Object.entries(spec.latency) as [keyof TimeoutsSpec['latency'], number | undefined][]) {
       if (bound === undefined) continue;
       const measured = window.latency?.[key] ?? null;
@@ -106,10 +106,10 @@ function judgeRetries(spec: RetriesSpec, journal: Journal): VerdictRecord {
   const found = faultWindows(judged, journal, spec.minRequests);
   if (!('windows' in found)) return found;
   const checks = found.windows.map((w): VerdictCheck => {
-    const label = found.windows.length > 1 ? ` (${w.name})` : '';
+    const label = found.windows.length > 1 ? ` (${w.fault ?? w.name})` : '';
     return { what: `error rate${label}`, bound: `≤ ${percent(spec.errorRate)}`, measured: `${percent(w.errorRate ?? 0)} (${w.errors}/${w.requests})`, ok: (w.errorRate ?? 0) <= spec.errorRate };
   });
-  const figures = Object.fromEntries(found.windows.map((w) => [`errorRate (${w.name})`, w.errorRate]));
+  const figures = Object.fromEntries(found.windows.map((w) => [`errorRate (${w.fault ?? w.name})`, w.errorRate]));
   return conclude(judged, found.faults, found.windows, checks, figures);
 }
 
@@ -120,7 +120,7 @@ function judgeFailover(spec: FailoverSpec, journal: Journal): VerdictRecord {
   const checks: VerdictCheck[] = [];
   const figures: Record<string, number | null> = {};
   for (const w of found.windows) {
-    const label = found.windows.length > 1 ? ` (${w.name})` : '';
+    const label = found.windows.length > 1 ? ` (${w.fault ?? w.name})` : '';
     const rate = w.successRate ?? 0;
     figures[`successRate${label}`] = w.successRate;
     figures[`longestGapMs${label}`] = w.longestGapMs;
@@ -150,6 +150,13 @@ function judgeSelfHealing(spec: SelfHealingSpec, journal: Journal): VerdictRecor
   // A driver that measures recovery itself (docker, kubernetes) says so; otherwise the probe's
   // success time, counted from the fault's application, is the time to recover.
   const measuredByDriver = typeof output.recoveryMs === 'number' || typeof output.recovered === 'boolean';
+  if (!measuredByDriver && lastFault.appliedAt && Date.parse(probe.startedAt) < Date.parse(lastFault.appliedAt)) {
+    // Its answer may predate the fault: the instance it saw may be the one about to be lost.
+    return notExercised(judged, `the recovery probe ${spec.probe} started before ${lastFault.name} had taken effect, so it may have seen the instance before the fault; start it with \`after: ${lastFault.key.split('#')[0]}\``, {
+      checks: [],
+      figures: { recoveryMs: null },
+    });
+  }
   const recovered = probe.status === 'succeeded' && output.recovered !== false;
   let recoveryMs: number | null = null;
   if (recovered) {
@@ -178,7 +185,7 @@ function judgeSelfHealing(spec: SelfHealingSpec, journal: Journal): VerdictRecor
   const summary =
     failed.length === 0
       ? `back ${ms(recoveryMs!)} after ${lastFault.name} (objective ${ms(spec.within)})${checks.length > 1 ? '; steady state met after' : ''}`
-      : failed.map((c) => `${c.what} ${c.measured}, bound ${c.bound}`).join('; ');
+      : failed.map((c) => `${c.what}: ${c.measured} (expected ${c.bound})`).join('; ');
   return record(judged, failed.length > 0 ? 'fail' : 'pass', {
     summary,
     faults: effective.map((f) => f.key),
