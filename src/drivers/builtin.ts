@@ -1,13 +1,14 @@
 // The drivers faultline ships with, in one list: adding a driver means adding it here, nowhere else.
 import { commandDriver } from './command/index.js';
 import { httpDriver } from './http/index.js';
+import { kubernetesDriver } from './kubernetes/index.js';
 import { processDriver } from './process/index.js';
 import { DriverRegistry } from './registry.js';
 import { tcpDriver } from './tcp/index.js';
 import type { Driver } from './types.js';
 
 export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver];
+  return [httpDriver, tcpDriver, commandDriver, processDriver, kubernetesDriver];
 }
 
 export function createDefaultRegistry(): DriverRegistry {
