@@ -112,6 +112,7 @@ export function testTarget(settings: KubernetesSettings, namespace: string, extr
 export interface AuditEvent {
   verb?: string;
   userAgent?: string;
+  user?: { username?: string };
   requestURI?: string;
   requestReceivedTimestamp?: string;
   objectRef?: { namespace?: string; resource?: string; name?: string };

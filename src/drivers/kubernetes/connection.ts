@@ -2,6 +2,7 @@
 // KUBECONFIG, ~/.kube/config, in-cluster), the context (--context, the experiment's, the current
 // one), and the guards that run before any API call: the context and namespaces must be in the
 // experiment's allow-list, and a context that looks like production needs --allow-production.
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -169,6 +170,8 @@ function makeClient<T extends ApiType>(config: KubeConfig, server: string, signa
 }
 
 function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Cluster {
+  // Each request in flight listens on the signal; a kill of 100 pods runs 20 at once.
+  setMaxListeners(200, signal);
   return {
     config,
     source,
