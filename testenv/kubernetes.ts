@@ -564,6 +564,10 @@ export async function upKubernetes(context: UpContext): Promise<KubernetesResult
       '--server-address', `127.0.0.1:${ports(env).kwok}`,
       // The fake nodes' address is loopback, so nothing that follows it can leave this machine.
       '--node-ip', '127.0.0.1',
+      // The heartbeat stage renews node status only every ~10 minutes and leaves liveness to a node
+      // Lease; without leases the node lifecycle controller sees the fake nodes fall silent, marks them
+      // NotReady about once a minute, and takes their pods' readiness with them.
+      '--node-lease-duration-seconds', '40',
     ],
     () => kwokHealthy(env),
     30_000,

@@ -14,7 +14,7 @@ import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
 import { recoverCommand } from './recover.js';
 import { REPORT_FORMATS, reportCommand } from './report.js';
-import { collectVars, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
+import { collectVars, driverFlagsFrom, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -61,6 +61,8 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
     .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
+    .option('--context <name>', 'kubeconfig context for the kubernetes driver (must be in targets.kubernetes.contexts)')
+    .option('--allow-production', 'confirm a run against a kubeconfig context whose name looks like production')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (paths: string[], flags) => setExitCode(await runCommand(paths, flags, io, registry)));
 
@@ -94,12 +96,14 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
   )
     .option('--json', 'print the plan as JSON')
     .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it')
+    .option('--context <name>', 'kubeconfig context for the kubernetes driver, as `run --context` takes it')
+    .option('--allow-production', 'confirm planning against a kubeconfig context whose name looks like production')
     .action(async (file: string, flags) => {
       const [path] = await expandExperimentPaths([file], io.cwd);
       const vars = await collectVars(flags, io.cwd);
       const loaded = await loadExperiment(path!, { cwd: io.cwd, env: io.env, vars, registry });
       const seed = parseSeedFlag(flags.seed);
-      await printPlan(loaded, registry, io, { json: Boolean(flags.json), ...(seed !== undefined ? { seed } : {}) });
+      await printPlan(loaded, registry, io, { json: Boolean(flags.json), driverFlags: driverFlagsFrom(flags), ...(seed !== undefined ? { seed } : {}) });
     });
 
   program

@@ -1,13 +1,19 @@
 // `faultline plan` (and `run --dry-run`): print the resolved timeline and targets. No mutating call.
 import type { DriverRegistry } from '../drivers/registry.js';
+import type { DriverFlags } from '../drivers/types.js';
 import { formatDuration } from '../engine/duration.js';
 import { planExperiment } from '../engine/plan.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { renderTable } from '../report/terminal.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 
-export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number } = {}): Promise<void> {
-  const plan = await planExperiment(loaded, registry, { cwd: io.cwd, env: io.env, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number; driverFlags?: DriverFlags } = {}): Promise<void> {
+  const plan = await planExperiment(loaded, registry, {
+    cwd: io.cwd,
+    env: io.env,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.driverFlags ? { driverFlags: options.driverFlags } : {}),
+  });
   if (options.json) {
     writeLine(io.stdout, JSON.stringify(plan, null, 2));
     return;

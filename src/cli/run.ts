@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
+import type { DriverFlags } from '../drivers/types.js';
 import { parseDuration } from '../engine/duration.js';
 import { ExitCode, FaultlineError } from '../engine/errors.js';
 import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journal.js';
@@ -29,6 +30,16 @@ export interface RunFlags {
   seed?: string;
   junit?: string;
   markdown?: string;
+  context?: string;
+  allowProduction?: boolean;
+}
+
+/** `--context` and `--allow-production`, as the drivers read them. */
+export function driverFlagsFrom(flags: { context?: string; allowProduction?: boolean }): DriverFlags {
+  return {
+    ...(flags.context !== undefined ? { context: flags.context } : {}),
+    ...(flags.allowProduction ? { allowProduction: true } : {}),
+  };
 }
 
 /** Files named on the command line, with folders expanded to the experiments they hold. */
@@ -106,6 +117,7 @@ function journalPathFor(file: string, runId: string, flags: RunFlags, many: bool
 
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
+  const driverFlags = driverFlagsFrom(flags);
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
   const colors = colorsFor(io.stdout, io.env);
@@ -129,7 +141,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     const codes: number[] = [];
     for (const loaded of loadedFiles) {
       // A plan that cannot be resolved (a target not found) is reported; the other plans still print.
-      codes.push(await printPlan(loaded, registry, io, { dryRun: true, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
+      codes.push(await printPlan(loaded, registry, io, { dryRun: true, driverFlags, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
     }
     return worstExitCode(codes);
   }
@@ -160,6 +172,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(rollbackStrategy ? { rollbackStrategy } : {}),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          driverFlags,
           onEvent: (event) => reporter.onEvent(event),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);

@@ -2,6 +2,7 @@
 import { commandDriver } from './command/index.js';
 import { dockerDriver } from './docker/index.js';
 import { httpDriver } from './http/index.js';
+import { kubernetesDriver } from './kubernetes/index.js';
 import { processDriver } from './process/index.js';
 import { DriverRegistry } from './registry.js';
 import { tcpDriver } from './tcp/index.js';
@@ -9,7 +10,7 @@ import { toxiproxyDriver } from './toxiproxy/index.js';
 import type { Driver } from './types.js';
 
 export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver];
+  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver, kubernetesDriver];
 }
 
 export function createDefaultRegistry(): DriverRegistry {

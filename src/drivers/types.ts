@@ -21,6 +21,15 @@ export interface DriverContext {
   seed: number;
   /** A line for the journal, attached to the running activity. */
   log(message: string): void;
+  /** Command-line choices for drivers: `--context` (a kubeconfig context) and `--allow-production`. */
+  flags?: DriverFlags;
+}
+
+export interface DriverFlags {
+  /** The kubeconfig context to use instead of the experiment's or the kubeconfig's current one. */
+  context?: string;
+  /** Confirms a run against a context whose name looks like production. */
+  allowProduction?: boolean;
 }
 
 export type Output = Record<string, unknown>;

@@ -3,7 +3,7 @@
 // tolerances. Every outcome becomes an ActivityRecord; nothing here throws for a probe that misses.
 import type { ZodType } from 'zod';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Driver, DriverContext, Output } from '../drivers/types.js';
+import type { Driver, DriverContext, DriverFlags, Output } from '../drivers/types.js';
 import type { Matcher } from '../experiment/schema.js';
 import { abortReason, type Clock } from './clock.js';
 import { formatDuration } from './duration.js';
@@ -26,6 +26,8 @@ export interface ActivityEnvironment {
   /** Parsed `targets.<driver>` settings by driver name. */
   targets: ReadonlyMap<string, unknown>;
   outputs: StepOutputs;
+  /** Command-line choices handed to every driver; see DriverContext.flags. */
+  flags?: DriverFlags;
 }
 
 export interface ActivityCall {
@@ -56,6 +58,7 @@ export function driverContext(env: ActivityEnvironment, driver: Driver, signal: 
     runId: env.runId,
     seed: env.seed,
     log: (message) => logs.push(message),
+    ...(env.flags ? { flags: env.flags } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // `faultline plan` and `run --dry-run`: the resolved timeline and what each fault would touch, computed
 // with the drivers' prepare(), which by contract makes no mutating call.
 import type { DriverRegistry } from '../drivers/registry.js';
+import type { DriverFlags } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
 import { systemClock } from './clock.js';
@@ -45,7 +46,7 @@ export interface Plan {
 export async function planExperiment(
   loaded: LoadedExperiment,
   registry: DriverRegistry,
-  context: { cwd: string; env: Readonly<Record<string, string | undefined>>; seed?: number },
+  context: { cwd: string; env: Readonly<Record<string, string | undefined>>; seed?: number; driverFlags?: DriverFlags },
 ): Promise<Plan> {
   const { experiment } = loaded;
   const seed = context.seed ?? experiment.settings?.seed ?? drawSeed();
@@ -59,6 +60,7 @@ export async function planExperiment(
     clock: systemClock,
     targets: parseTargets(loaded, registry),
     outputs: new Map(),
+    ...(context.driverFlags ? { flags: context.driverFlags } : {}),
   };
   const steps: PlannedStep[] = [];
   for (const item of schedule) {

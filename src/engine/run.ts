@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Driver, Output, PreparedAction, ProvisionDefinition, UndoSpec } from '../drivers/types.js';
+import type { Driver, DriverFlags, Output, PreparedAction, ProvisionDefinition, UndoSpec } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import type { Experiment } from '../experiment/schema.js';
 import type { ToleranceMiss } from './tolerance.js';
@@ -66,6 +66,8 @@ export interface RunOptions {
   ignoreLedger?: boolean;
   /** Seed for random target selection; overrides settings.seed. Drawn at random when neither is given. */
   seed?: number;
+  /** Command-line choices for drivers (`--context`, `--allow-production`). */
+  driverFlags?: DriverFlags;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -155,6 +157,7 @@ class ExperimentRun {
       clock: this.clock,
       targets: new Map(),
       outputs: this.outputs,
+      ...(options.driverFlags ? { flags: options.driverFlags } : {}),
     };
     this.journal = {
       journalVersion: JOURNAL_VERSION,
