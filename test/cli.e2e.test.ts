@@ -86,3 +86,15 @@ describe('faultline CLI', () => {
     expect(await readdir(dir)).not.toContain('ran-a');
   });
 });
+
+describe('a reader that goes away', () => {
+  it('`faultline drivers | head -1` ends quietly, without an EPIPE stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('sh', ['-c', `"${process.execPath}" bin/faultline.js drivers | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE/);
+  });
+});

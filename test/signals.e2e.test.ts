@@ -51,7 +51,7 @@ describe('interrupts', () => {
   });
 
   it('undoes the fault on SIGTERM too', async () => {
-    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
+    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-1.json')]);
     await waitFor('the victim to be stopped', async () => (await processState(victim.pid!)) === 'T');
     run.child.kill('SIGTERM');
     expect((await run.done).code).toBe(130);
@@ -59,13 +59,13 @@ describe('interrupts', () => {
   });
 
   it('leaves the fault in the ledger after SIGKILL, and recover undoes it once', async () => {
-    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
+    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-2.json')]);
     await waitFor('the victim to be stopped', async () => (await processState(victim.pid!)) === 'T');
     run.child.kill('SIGKILL');
     await run.done;
     expect(await processState(victim.pid!)).toBe('T');
 
-    const refused = await runCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
+    const refused = await runCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-3.json')]);
     expect(refused.code).toBe(4);
     // The refusal is the run's result: the reporter prints it with the journal's other results.
     expect(refused.stdout).toMatch(/still applied/);

@@ -10,6 +10,15 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // A reader that goes away (`faultline run x | head`) must not crash a run with faults applied:
+  // output to a closed pipe is dropped, and the run goes on to undo its faults.
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) {
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+      });
+    }
+  }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
