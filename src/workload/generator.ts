@@ -26,16 +26,42 @@ export interface WorkloadOptions {
   isSuccess: (status: number) => boolean;
 }
 
-/** A request in flight, in dispatch order: deadlines are dispatch time plus one timeout, so the queue's head expires first. */
-interface InFlight {
-  deadline: number;
-  dueMs: number;
-  windows: readonly WindowAccumulator[];
-  status: number;
+/**
+ * A request in flight, and undici's handler for it: one object per request, no closures. Kept in
+ * dispatch order; deadlines are dispatch time plus one timeout, so the queue's head expires first.
+ */
+class InFlight implements Dispatcher.DispatchHandler {
+  status = 0;
   /** undici's handle on the request once it is on a connection; null while queued in the pool. */
-  controller: DispatchController | null;
-  settled: boolean;
-  done: (() => void) | undefined;
+  controller: DispatchController | null = null;
+  settled = false;
+
+  constructor(
+    private readonly workload: Workload,
+    readonly deadline: number,
+    readonly dueMs: number,
+    readonly windows: readonly WindowAccumulator[],
+    readonly done: (() => void) | undefined,
+  ) {}
+
+  onRequestStart(controller: DispatchController): void {
+    if (this.settled) controller.abort(new Abandoned());
+    else this.controller = controller;
+  }
+
+  onResponseStart(_controller: DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    this.workload.settle(this, classifyStatus(this.status), this.workload.isSuccess(this.status));
+  }
+
+  onResponseError(): void {
+    this.workload.settle(this, 'connection-error', false);
+  }
 }
 
 const TIMEOUT_SWEEP_MS = 10;
@@ -58,6 +84,8 @@ export class Workload {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly started: number;
+  private readonly dispatchOptions: Dispatcher.DispatchOptions;
+  readonly isSuccess: (status: number) => boolean;
   private readonly inFlight: InFlight[] = [];
   private active = 0;
   private drained: (() => void) | undefined;
@@ -74,6 +102,8 @@ export class Workload {
     this.path = `${url.pathname}${url.search}`;
     const connections = options.rate !== undefined ? options.maxInFlight : (options.concurrency ?? 1);
     this.pool = new Pool(url.origin, { connections, pipelining: 1, connect: { timeout: options.timeoutMs } });
+    this.dispatchOptions = { path: this.path, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null };
+    this.isSuccess = options.isSuccess;
     this.started = this.now();
     this.recorder = new OutcomeRecorder(0);
   }
@@ -151,9 +181,15 @@ export class Workload {
   }
 
   private async runClosed(users: number): Promise<void> {
-    const user = async () => {
-      while (!this.stopped) await new Promise<void>((done) => this.send(this.elapsed(), this.recorder.openWindows(), done));
-    };
+    // Each user chains its next request from the end of the last: no promise per request.
+    const user = () =>
+      new Promise<void>((resolve) => {
+        const next = (): void => {
+          if (this.stopped) resolve();
+          else this.send(this.elapsed(), this.recorder.openWindows(), () => queueMicrotask(next));
+        };
+        next();
+      });
     await Promise.all(Array.from({ length: users }, user));
   }
 
@@ -173,27 +209,14 @@ export class Workload {
 
   /** One request, timed from `dueMs`; every ending, the timeout included, becomes one outcome. */
   private send(dueMs: number, windows: readonly WindowAccumulator[], done: (() => void) | undefined): void {
-    const entry: InFlight = { deadline: this.elapsed() + this.options.timeoutMs, dueMs, windows, status: 0, controller: null, settled: false, done };
+    const entry = new InFlight(this, this.elapsed() + this.options.timeoutMs, dueMs, windows, done);
     this.inFlight.push(entry);
     this.active += 1;
-    this.pool.dispatch(
-      { path: this.path, method: this.options.method as Dispatcher.HttpMethod, headers: this.options.headers, body: this.options.body ?? null },
-      {
-        onRequestStart: (controller) => {
-          if (entry.settled) controller.abort(new Abandoned());
-          else entry.controller = controller;
-        },
-        onResponseStart: (_controller, statusCode) => {
-          entry.status = statusCode;
-        },
-        onResponseData: () => {},
-        onResponseEnd: () => this.settle(entry, classifyStatus(entry.status), this.options.isSuccess(entry.status)),
-        onResponseError: () => this.settle(entry, 'connection-error', false),
-      },
-    );
+    this.pool.dispatch(this.dispatchOptions, entry);
   }
 
-  private settle(entry: InFlight, outcome: OutcomeClass, ok: boolean, record = true): void {
+  /** Records how a request ended, once; later callbacks for it (after a timeout, say) are ignored. */
+  settle(entry: InFlight, outcome: OutcomeClass, ok: boolean, record = true): void {
     if (entry.settled) return;
     entry.settled = true;
     this.active -= 1;
