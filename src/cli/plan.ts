@@ -30,7 +30,7 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
     renderTable(
       ['at', 'until', 'kind', 'step', 'targets', 'undo'],
       plan.steps.map((s) => [
-        `+${formatDuration(s.startMs)}`,
+        s.after ? `after ${s.after}` : `+${formatDuration(s.startMs)}`,
         s.kind === 'fault' ? (s.endMs === undefined ? 'end' : `+${formatDuration(s.endMs)}`) : '',
         s.kind,
         `${s.name}${s.name.includes(s.ref) ? '' : ` [${s.ref}]`}`,

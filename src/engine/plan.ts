@@ -9,7 +9,7 @@ import { percent } from '../verdicts/evaluate.js';
 import { formatDuration } from './duration.js';
 import { errorMessage } from './errors.js';
 import { drawSeed, parseTargets } from './run.js';
-import { plannedMethodLength, scheduleMethod, type StepKind } from './timeline.js';
+import { plannedMethodLength, scheduleMethod, type ScheduledStep, type StepKind } from './timeline.js';
 
 export interface PlannedStep {
   key: string;
@@ -22,6 +22,8 @@ export interface PlannedStep {
   targets: string[];
   undo: string | null;
   note?: string;
+  /** Starts once this step has finished (`after:`); startMs is then the earliest it can start. */
+  after?: string;
 }
 
 export interface Plan {
@@ -50,7 +52,7 @@ export async function planExperiment(
 ): Promise<Plan> {
   const { experiment } = loaded;
   const seed = context.seed ?? experiment.settings?.seed ?? drawSeed();
-  const schedule = scheduleMethod(experiment.method);
+  const schedule = withAfterSteps(scheduleMethod(experiment.method));
   const env: ActivityEnvironment = {
     registry,
     cwd: context.cwd,
@@ -65,6 +67,7 @@ export async function planExperiment(
   const steps: PlannedStep[] = [];
   for (const item of schedule) {
     const planned: PlannedStep = { key: item.key, kind: item.kind, ref: item.ref, name: item.name, startMs: item.startMs, endMs: item.endMs, targets: [], undo: null };
+    if (item.step.after) planned.after = item.step.after;
     if (item.kind !== 'probe') {
       const { driver, entry } = registry.resolveAction(item.ref);
       if (JSON.stringify(item.step.with ?? {}).includes('${steps.')) {
@@ -103,4 +106,18 @@ export async function planExperiment(
     rollbacks: (experiment.rollbacks ?? []).map(label),
     teardown: (experiment.teardown ?? []).map(label),
   };
+}
+
+/** A step with `after` cannot start before the step it waits for: place it there (the earliest it can run). */
+function withAfterSteps(schedule: ScheduledStep[]): ScheduledStep[] {
+  const startOf = new Map<string, number>();
+  // In declaration order: `after` names an earlier-declared step, so its start is known by then.
+  const placed = [...schedule].sort((a, b) => a.index - b.index || a.repetition - b.repetition).map((item) => {
+    const waitFor = item.step.after ? (startOf.get(item.step.after) ?? 0) : 0;
+    const shift = Math.max(0, waitFor - item.startMs);
+    const moved = shift > 0 ? { ...item, startMs: item.startMs + shift, endMs: item.endMs === undefined ? undefined : item.endMs + shift } : item;
+    if (!startOf.has(item.id)) startOf.set(item.id, moved.startMs);
+    return moved;
+  });
+  return placed.sort((a, b) => a.startMs - b.startMs || a.index - b.index);
 }

@@ -508,10 +508,11 @@ function stepReferenceProblem(
       hint: 'a step can use the outputs of steps that run before it',
     };
   }
-  if (from.path[0] === 'method' && earlier.path[0] === 'method' && (earlier.at ?? 0) > (from.at ?? 0)) {
+  // `after: <id>` starts this step once that one has finished, whatever the offsets say.
+  if (from.path[0] === 'method' && earlier.path[0] === 'method' && from.spec['after'] !== id && (earlier.at ?? 0) > (from.at ?? 0)) {
     return {
       message: `refers to step "${id}", which starts at ${formatDuration(earlier.at ?? 0)}, after this step (${formatDuration(from.at ?? 0)})`,
-      hint: 'start this step later, or move the referenced step earlier',
+      hint: `add after: ${id} to start this step once that one has finished, or start this step later`,
     };
   }
   return undefined;
