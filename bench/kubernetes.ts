@@ -8,7 +8,8 @@
 import { kubernetesDriver } from '../src/drivers/kubernetes/index.js';
 import type { ActionDefinition, DriverContext, Output, ProbeDefinition } from '../src/drivers/types.js';
 import { testDriverContext } from '../test/support/driver-context.js';
-import { createDeployment, createNamespace, deleteNamespace, eventually, kubeClients, testTarget, waitForReadyPods } from '../test/support/kubernetes.js';
+import { eventually } from '../test/support/cli.js';
+import { createDeployment, createNamespace, deleteNamespace, kubeClients, testTarget, waitForReadyPods } from '../test/support/kubernetes.js';
 import { requireKubernetes } from '../test/support/testenv.js';
 
 const runs = Number(process.argv[2] ?? 7);

@@ -11,7 +11,8 @@ import type { ToleranceMiss } from './tolerance.js';
 
 export const JOURNAL_VERSION = 1;
 
-export type RunStatus = 'passed' | 'deviated' | 'aborted' | 'failed' | 'rollback-incomplete' | 'interrupted';
+export const RUN_STATUSES = ['passed', 'deviated', 'aborted', 'failed', 'rollback-incomplete', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The exit code of `faultline run` for each status; the JSON report carries it too. */
 export const EXIT_CODE_BY_STATUS: Record<RunStatus, number> = {

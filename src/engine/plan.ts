@@ -5,7 +5,7 @@ import type { DriverFlags } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
 import { systemClock } from './clock.js';
-import { percent } from '../verdicts/evaluate.js';
+import { formatRatio } from '../verdicts/schema.js';
 import { formatDuration } from './duration.js';
 import { errorMessage } from './errors.js';
 import { drawSeed, parseTargets } from './run.js';
@@ -102,7 +102,7 @@ export async function planExperiment(
     ...(experiment.hypothesis?.continuous ? { continuousEveryMs: experiment.hypothesis.continuous.every } : {}),
     steps,
     methodLengthMs: plannedMethodLength(schedule),
-    abort: (experiment.abort ?? []).map((a) => a.name ?? (a.workload ? `workload error rate over ${percent(a.workload.errorRate)} for ${formatDuration(a.workload.over)}` : label(a))),
+    abort: (experiment.abort ?? []).map((a) => a.name ?? (a.workload ? `workload error rate over ${formatRatio(a.workload.errorRate)} for ${formatDuration(a.workload.over)}` : label(a))),
     rollbacks: (experiment.rollbacks ?? []).map(label),
     teardown: (experiment.teardown ?? []).map(label),
   };

@@ -10,7 +10,8 @@ import type { LoadedExperiment } from '../experiment/load.js';
 import type { Experiment } from '../experiment/schema.js';
 import type { ToleranceMiss } from './tolerance.js';
 import type { AbortSpec, ProbeAbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
-import { evaluateVerdicts, percent } from '../verdicts/evaluate.js';
+import { formatRatio } from '../verdicts/schema.js';
+import { evaluateVerdicts } from '../verdicts/evaluate.js';
 import { Workload } from '../workload/generator.js';
 import { successRule } from '../workload/schema.js';
 import { Ledger, type LedgerIntent } from '../safety/ledger.js';
@@ -758,8 +759,8 @@ class ExperimentRun {
       if (recent.seconds * 1000 < bound.over || recent.requests < bound.minRequests) continue;
       const errorRate = (recent.requests - recent.ok) / recent.requests;
       if (errorRate <= bound.errorRate) continue;
-      const reason = `${name} tripped: error rate ${percent(errorRate)} (${recent.requests - recent.ok}/${recent.requests}) over the last ${formatDuration(recent.seconds * 1000)}, above ${percent(bound.errorRate)}`;
-      const miss: ToleranceMiss = { field: 'workload.errorRate', expected: `<= ${percent(bound.errorRate)}`, actual: percent(errorRate), message: reason };
+      const reason = `${name} tripped: error rate ${formatRatio(errorRate)} (${recent.requests - recent.ok}/${recent.requests}) over the last ${formatDuration(recent.seconds * 1000)}, above ${formatRatio(bound.errorRate)}`;
+      const miss: ToleranceMiss = { field: 'workload.errorRate', expected: `<= ${formatRatio(bound.errorRate)}`, actual: formatRatio(errorRate), message: reason };
       await this.tripAbort(name, reason, [miss], stopMethod);
       return;
     }

@@ -4,9 +4,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError, errorMessage } from '../engine/errors.js';
-import { JOURNAL_VERSION, type Journal } from '../engine/journal.js';
+import { JOURNAL_VERSION, RUN_STATUSES, type Journal } from '../engine/journal.js';
 
-const RUN_STATUSES = ['passed', 'deviated', 'aborted', 'failed', 'rollback-incomplete', 'interrupted'] as const;
 
 // Only what every reporter relies on is checked; the rest is read as written. `windows` and
 // `verdicts` are younger than journalVersion 1, so journals written before them still load.

@@ -2,6 +2,7 @@
 // name a status, a verdict or an offset the same way.
 import { formatDuration } from '../engine/duration.js';
 import type { FaultRecord, Journal, RunStatus } from '../engine/journal.js';
+import { formatRatio } from '../verdicts/schema.js';
 import type { VerdictRecord, VerdictResult } from '../verdicts/types.js';
 import type { WorkloadWindow } from '../workload/types.js';
 
@@ -43,12 +44,6 @@ export function reproduceCommand(journal: Pick<Journal, 'experiment' | 'seed'>, 
   return `faultline run ${shellQuote(file)} --seed ${journal.seed}`;
 }
 
-/** A share as a percentage with as many decimals as it takes to not round 99.95% up to 100%. */
-export function formatRatio(ratio: number | null): string {
-  if (ratio === null) return '-';
-  const digits = ratio > 0.999 && ratio < 1 ? 2 : ratio > 0 && ratio < 0.01 ? 2 : 1;
-  return `${(ratio * 100).toFixed(digits).replace(/\.?0+$/, '')}%`;
-}
 
 export const WINDOW_COLUMNS = ['window', 'requests', 'success', 'p50', 'p99', 'longest gap'];
 

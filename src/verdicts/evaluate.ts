@@ -3,6 +3,7 @@
 // A verdict whose faults never took effect, or whose windows saw too little traffic, is
 // not-exercised: it must never pass on evidence it does not have.
 import { formatDuration } from '../engine/duration.js';
+import { formatRatio } from './schema.js';
 import type { ActivityRecord, FaultRecord, Journal } from '../engine/journal.js';
 import type { WorkloadWindow } from '../workload/types.js';
 import type { VerdictsSpec } from './schema.js';
@@ -11,7 +12,6 @@ import type { VerdictCheck, VerdictEvidence, VerdictName, VerdictRecord } from '
 /** Statuses of a fault that did take effect at some point. */
 const TOOK_EFFECT = new Set<FaultRecord['status']>(['applied', 'undone', 'undo-failed', 'irreversible', 'kept']);
 
-export const percent = (ratio: number) => `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.001 ? 3 : ratio < 0.1 ? 2 : 1).replace(/\.?0+$/, '')}%`;
 const ms = (value: number) => formatDuration(Math.round(value));
 
 export function faultsFor(journal: Pick<Journal, 'faults'>, ids: readonly string[] | undefined): FaultRecord[] {
@@ -107,7 +107,7 @@ function judgeRetries(spec: RetriesSpec, journal: Journal): VerdictRecord {
   if (!('windows' in found)) return found;
   const checks = found.windows.map((w): VerdictCheck => {
     const label = found.windows.length > 1 ? ` (${w.fault ?? w.name})` : '';
-    return { what: `error rate${label}`, bound: `≤ ${percent(spec.errorRate)}`, measured: `${percent(w.errorRate ?? 0)} (${w.errors}/${w.requests})`, ok: (w.errorRate ?? 0) <= spec.errorRate };
+    return { what: `error rate${label}`, bound: `≤ ${formatRatio(spec.errorRate)}`, measured: `${formatRatio(w.errorRate ?? 0)} (${w.errors}/${w.requests})`, ok: (w.errorRate ?? 0) <= spec.errorRate };
   });
   const figures = Object.fromEntries(found.windows.map((w) => [`errorRate (${w.fault ?? w.name})`, w.errorRate]));
   return conclude(judged, found.faults, found.windows, checks, figures);
@@ -124,7 +124,7 @@ function judgeFailover(spec: FailoverSpec, journal: Journal): VerdictRecord {
     const rate = w.successRate ?? 0;
     figures[`successRate${label}`] = w.successRate;
     figures[`longestGapMs${label}`] = w.longestGapMs;
-    checks.push({ what: `success rate${label}`, bound: `≥ ${percent(spec.successRate)}`, measured: `${percent(rate)} (${w.ok}/${w.requests})`, ok: rate >= spec.successRate });
+    checks.push({ what: `success rate${label}`, bound: `≥ ${formatRatio(spec.successRate)}`, measured: `${formatRatio(rate)} (${w.ok}/${w.requests})`, ok: rate >= spec.successRate });
     if (spec.longestGap !== undefined) {
       checks.push({ what: `longest outage${label}`, bound: `≤ ${ms(spec.longestGap)}`, measured: ms(w.longestGapMs), ok: w.longestGapMs <= spec.longestGap });
     }

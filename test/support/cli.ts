@@ -42,9 +42,15 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
 
 /** Polls a condition until it holds; bounded in time so a broken test fails instead of hanging. */
 export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 50): Promise<void> {
+  await eventually(what, async () => ((await condition()) ? true : undefined), timeoutMs, everyMs);
+}
+
+/** Polls until `check` returns a value, at most `timeoutMs` (and so a bounded number of times). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
+  for (let attempt = 0; attempt <= timeoutMs / everyMs && Date.now() < deadline; attempt++) {
+    const value = await check();
+    if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, NetworkingV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { KubernetesSettings } from './testenv.js';
 import { TEST_LABELS } from './testenv.js';
+import { eventually } from './cli.js';
 
 export function kubeClients(settings: KubernetesSettings) {
   return {
@@ -91,17 +92,6 @@ export async function waitForReadyPods(settings: KubernetesSettings, namespace: 
     const pods = await readyPods(settings, namespace, labelSelector);
     return pods.length === count ? pods : undefined;
   }, timeoutMs);
-}
-
-/** Polls until `check` returns a value, at most `timeoutMs` (and so a bounded number of times). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; attempt < timeoutMs / 200 && Date.now() < deadline; attempt++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** The kubernetes target settings an experiment in a test gives: this cluster, this namespace. */

@@ -6,12 +6,13 @@ import { FaultlineError } from '../../engine/errors.js';
 import { checkExpectations } from '../../engine/tolerance.js';
 import type { DriverContext } from '../types.js';
 import { commandDriver } from './index.js';
+import { testDriverContext } from '../../../test/support/driver-context.js';
 
 let dir: string;
 const leftovers: number[] = [];
 
 function testContext(signal = new AbortController().signal): DriverContext {
-  return { cwd: dir, env: { PATH: process.env.PATH, HOME_FROM_CTX: 'ctx' }, signal, target: undefined, runId: 'test', seed: 1, log: () => {} };
+  return testDriverContext({ cwd: dir, env: { PATH: process.env.PATH, HOME_FROM_CTX: 'ctx' }, signal });
 }
 
 const probe = commandDriver.probes.run;

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExpectations } from '../../engine/tolerance.js';
 import type { DriverContext } from '../types.js';
 import { httpDriver, MAX_BODY_BYTES } from './index.js';
+import { testDriverContext } from '../../../test/support/driver-context.js';
 
 function testContext(signal = new AbortController().signal): DriverContext {
-  return { cwd: process.cwd(), env: {}, signal, target: undefined, runId: 'test', seed: 1, log: () => {} };
+  return testDriverContext({ env: {}, signal });
 }
 
 const probe = httpDriver.probes.request;

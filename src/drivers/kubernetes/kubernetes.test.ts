@@ -2,13 +2,13 @@
 // kwok nodes): each action's prepare, apply and undo, the probes, and the guards. Every test works
 // in a namespace of its own; the shared nodes it cordons are uncordoned in `finally`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/cli.js';
 import { testDriverContext } from '../../../test/support/driver-context.js';
 import {
   createBarePod,
   createDeployment,
   createNamespace,
   deleteNamespace,
-  eventually,
   kubeClients,
   readyPods,
   testTarget,

@@ -6,6 +6,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError } from '../../engine/errors.js';
+import { isValidPattern } from '../selection.js';
 import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
 
 /** A process as it was when prepared: pid plus start time is an identity a recycled pid cannot fake. */
@@ -77,15 +78,6 @@ const signalArgs = z
     }
   });
 const continueArgs = z.strictObject({ pid: z.int().positive(), startTime: z.int().nonnegative() });
-
-function isValidPattern(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const targetSettings = z
   .strictObject({

@@ -6,12 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaultlineError } from '../../engine/errors.js';
 import type { ActionDefinition, DriverContext } from '../types.js';
 import { processDriver, readProcStat } from './index.js';
+import { testDriverContext } from '../../../test/support/driver-context.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
 
 function testContext(target?: unknown): DriverContext {
-  return { cwd: dir, env: {}, signal: new AbortController().signal, target, runId: 'test', seed: 1, log: () => {} };
+  return testDriverContext({ cwd: dir, env: {}, target });
 }
 
 function startIdle(): ChildProcess {
