@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InvalidInputError } from '../src/engine/errors.js';
+import { InvalidInputError } from '../src/core/errors.js';
 import { DriverRegistry } from '../src/drivers/registry.js';
 import type { Driver } from '../src/drivers/types.js';
 import { loadExperiment } from '../src/experiment/load.js';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { Driver } from '../drivers/types.js';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 
 interface ArgumentDoc {

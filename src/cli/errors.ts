@@ -1,5 +1,6 @@
 // The single error boundary: how any failure of a command is shown, and which exit code it gets.
-import { ExitCode, FaultlineError, InvalidInputError, formatProblem } from '../engine/errors.js';
+import { FaultlineError, InvalidInputError, formatProblem } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 
 export function reportError(error: unknown, io: CliIo): number {

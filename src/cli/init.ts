@@ -1,7 +1,7 @@
 // `faultline init`: writes a commented starter experiment that validates as written.
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 import { writeLine, type CliIo } from './io.js';
 
 export const STARTER_EXPERIMENT = `# yaml-language-server: $schema=https://unpkg.com/faultline/schema/experiment.schema.json

@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createDefaultRegistry } from '../drivers/builtin.js';
 import type { DriverRegistry } from '../drivers/registry.js';
-import { ExitCode } from '../engine/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { experimentJsonSchema } from '../experiment/schema.js';
 import { loadExperiment } from '../experiment/load.js';
 import { FAULTLINE_VERSION } from '../version.js';

@@ -1,7 +1,7 @@
 // `faultline plan` (and `run --dry-run`): print the resolved timeline and targets. No mutating call.
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { DriverFlags } from '../drivers/types.js';
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../core/duration.js';
 import { planExperiment } from '../engine/plan.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { renderTable } from '../report/terminal.js';

@@ -1,7 +1,7 @@
 // `faultline recover`: undo what the ledger still holds after a run was killed.
 import { resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import { ExitCode } from '../engine/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { DEFAULT_LEDGER_DIR } from '../engine/run.js';
 import { recover } from '../safety/recover.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';

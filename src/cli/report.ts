@@ -3,8 +3,10 @@
 import { appendFile } from 'node:fs/promises';
 import { Chalk } from 'chalk';
 import { resolve } from 'node:path';
-import { errorMessage, ExitCode, FaultlineError } from '../engine/errors.js';
-import { writeFileAtomically, type Journal } from '../engine/journal.js';
+import { errorMessage, FaultlineError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { writeFileAtomically } from '../core/atomic-file.js';
+import type { Journal } from '../engine/journal.js';
 import { expandJournalPaths, readJournal } from '../report/journal-file.js';
 import { renderJson } from '../report/json.js';
 import { renderJunit } from '../report/junit.js';

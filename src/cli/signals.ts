@@ -1,6 +1,6 @@
 // Two-stage interrupt: the first SIGINT/SIGTERM aborts the run, which still undoes its faults; a second
 // exits at once with the interrupted code and leaves the ledger for `faultline recover`.
-import { ExitCode } from '../engine/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 
 export interface InterruptHandle {
   signal: AbortSignal;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 import { createDefaultRegistry } from './builtin.js';
 import { DriverRegistry } from './registry.js';
 

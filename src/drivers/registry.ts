@@ -1,6 +1,6 @@
 // The explicit map from driver name to driver. No import side effects: a driver exists here or nowhere.
-import { FaultlineError } from '../engine/errors.js';
-import { closestName } from '../engine/closest-name.js';
+import { FaultlineError } from '../core/errors.js';
+import { closestName } from '../core/closest-name.js';
 import type { ActionDefinition, Driver, ProbeDefinition, UndoDefinition } from './types.js';
 
 export interface ResolvedEntry<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 import { checkMinHealthy, isExcluded, requireMatches, selectionModeSchema, selectionSize, selectTargets } from './selection.js';
 
 const names = Array.from({ length: 20 }, (_, i) => `pod-${String(i).padStart(2, '0')}`);

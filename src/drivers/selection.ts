@@ -3,7 +3,7 @@
 // The pick depends only on the seed, the step and the candidates' names, never on the order an API
 // listed them in, so `run --seed <n>` and `plan --seed <n>` hit the same targets.
 import { z } from 'zod';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 
 export const selectionModeSchema = z
   .union([

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, writeFileAtomically } from './journal.js';
+import { writeFileAtomically } from '../core/atomic-file.js';
+import { redactSecrets } from './journal.js';
 
 describe('redactSecrets', () => {
   it('masks secrets anywhere, longest first', () => {

@@ -1,9 +1,8 @@
 // The journal: everything a run did, as versioned JSON. It is the single source of truth: the exit
 // code, the terminal summary and every report are computed from it and nothing else.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-file.js';
 import type { UndoSpec } from '../drivers/types.js';
-import { ExitCode } from './errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { LedgerEntry } from '../safety/ledger.js';
 import type { VerdictRecord } from '../verdicts/types.js';
 import type { WorkloadRecord, WorkloadWindow } from '../workload/types.js';
@@ -134,14 +133,6 @@ export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
     return item;
   };
   return visit(value) as T;
-}
-
-/** Writes to a temporary file beside the target and renames it: readers never see half a journal. */
-export async function writeFileAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
 }
 
 export async function writeJournal(path: string, journal: Journal): Promise<void> {

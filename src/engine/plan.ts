@@ -4,10 +4,10 @@ import type { DriverRegistry } from '../drivers/registry.js';
 import type { DriverFlags } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
-import { systemClock } from './clock.js';
-import { formatRatio } from '../verdicts/schema.js';
-import { formatDuration } from './duration.js';
-import { errorMessage } from './errors.js';
+import { systemClock } from '../core/clock.js';
+import { formatRatio } from '../core/ratio.js';
+import { formatDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
 import { drawSeed, parseTargets } from './run.js';
 import { plannedMethodLength, scheduleMethod, type ScheduledStep, type StepKind } from './timeline.js';
 

@@ -1,6 +1,6 @@
 // Runtime references between steps: `${steps.<id>.output.<field>}` in an activity's arguments,
 // resolved when the activity starts, from the outputs of the steps that ran before it.
-import { FaultlineError } from './errors.js';
+import { FaultlineError } from '../core/errors.js';
 
 // The loader substitutes ${vars.…}, ${env.…} and ${secrets.…} and leaves strings holding a step
 // reference as written, escapes included, so `$${` is unescaped here, together with the references.

@@ -10,7 +10,7 @@ import type { LoadedExperiment } from '../experiment/load.js';
 import type { Experiment } from '../experiment/schema.js';
 import type { ToleranceMiss } from './tolerance.js';
 import type { AbortSpec, ProbeAbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
-import { formatRatio } from '../verdicts/schema.js';
+import { formatRatio } from '../core/ratio.js';
 import { evaluateVerdicts } from '../verdicts/evaluate.js';
 import { Workload } from '../workload/generator.js';
 import { successRule } from '../workload/schema.js';
@@ -26,9 +26,9 @@ import {
   withDeadline,
   type ActivityEnvironment,
 } from './activity.js';
-import { systemClock, type Clock } from './clock.js';
-import { formatDuration } from './duration.js';
-import { FaultlineError, errorMessage } from './errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 import {
   JOURNAL_VERSION,
   redactSecrets,

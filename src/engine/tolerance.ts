@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { JSONPath } from 'jsonpath-plus';
 import type { Matcher } from '../experiment/schema.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../core/duration.js';
 
 export interface ToleranceMiss {
   /** The output field, with the JSONPath when one was used: `body $.items[0].id`. */

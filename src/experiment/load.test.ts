@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FaultlineError, InvalidInputError } from '../engine/errors.js';
+import { FaultlineError, InvalidInputError } from '../core/errors.js';
 import { DriverRegistry } from '../drivers/registry.js';
 import type { Driver } from '../drivers/types.js';
 import { findExperimentFiles, loadExperiment, MAX_FILE_BYTES, parseVarAssignments, readVarFile } from './load.js';

@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { FaultlineError, InvalidInputError, type InputProblem } from '../engine/errors.js';
+import { FaultlineError, InvalidInputError, type InputProblem } from '../core/errors.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { experimentSchema, type Experiment } from './schema.js';
 import { isPlainObject, mergeVars, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';

@@ -2,8 +2,9 @@
 // Driver arguments (`with`) and target settings are checked in a second pass against each driver's
 // own schema (see validate.ts), so this file stays independent of which drivers exist.
 import { z } from 'zod';
-import { durationSchema, parseDuration } from '../engine/duration.js';
-import { ratioSchema, verdictsSchema } from '../verdicts/schema.js';
+import { durationSchema, parseDuration } from '../core/duration.js';
+import { ratioSchema } from '../core/ratio.js';
+import { verdictsSchema } from '../verdicts/schema.js';
 import { workloadSchema } from '../workload/schema.js';
 
 const nameSchema = z.string().min(1).meta({ description: 'A readable name, shown in progress output and reports.' });

@@ -3,8 +3,8 @@
 // text for the engine, which resolves it (src/engine/references.ts) when the step has run.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { FaultlineError } from '../engine/errors.js';
-import { closestName } from '../engine/closest-name.js';
+import { FaultlineError } from '../core/errors.js';
+import { closestName } from '../core/closest-name.js';
 import type { DocumentIssue, PathSegment } from './validate.js';
 
 /** `$${` escapes, then complete `${…}` expressions, then a `${` that never closes. */

@@ -2,9 +2,9 @@
 // experiment against the drivers it names: every activity's reference and arguments, targets, step
 // ids and ${steps.…} references. Problems carry a document path; the loader turns paths into line:col.
 import type { z } from 'zod';
-import { FaultlineError } from '../engine/errors.js';
-import { closestName } from '../engine/closest-name.js';
-import { formatDuration } from '../engine/duration.js';
+import { FaultlineError } from '../core/errors.js';
+import { closestName } from '../core/closest-name.js';
+import { formatDuration } from '../core/duration.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { Experiment } from './schema.js';
 import { findStepReferences, hasStepReference, isPlainObject } from './substitute.js';

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FaultlineError } from '../engine/errors.js';
+import { FaultlineError } from '../core/errors.js';
 import { fixturePath } from '../../test/support/journals.js';
 import { parseJournal, readJournal } from './journal-file.js';
 

@@ -3,7 +3,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { FaultlineError, errorMessage } from '../engine/errors.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 import { JOURNAL_VERSION, RUN_STATUSES, type Journal } from '../engine/journal.js';
 
 

@@ -7,7 +7,7 @@
 // message on <skipped>, and why a verdict was not exercised is the one thing a reader of a skipped
 // verdict needs. The format is four elements; escaping is below. Checked against the Jenkins xunit
 // plugin's junit-10.xsd in junit.test.ts.
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../core/duration.js';
 import type { Journal } from '../engine/journal.js';
 import type { VerdictRecord } from '../verdicts/types.js';
 import { missReason, probeOutcomes, type ProbeOutcome } from './probes.js';

@@ -1,8 +1,8 @@
 // Words and short figures every report format shares, so the terminal, Markdown, JUnit and JSON
 // name a status, a verdict or an offset the same way.
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../core/duration.js';
 import type { FaultRecord, Journal, RunStatus } from '../engine/journal.js';
-import { formatRatio } from '../verdicts/schema.js';
+import { formatRatio } from '../core/ratio.js';
 import type { VerdictRecord, VerdictResult } from '../verdicts/types.js';
 import type { WorkloadWindow } from '../workload/types.js';
 

@@ -2,7 +2,7 @@
 // the verdict table, the faults with when they were applied and undone, the traffic by window, the
 // probes that missed, and the command that replays the run.
 import { isAbsolute, relative, sep } from 'node:path';
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../core/duration.js';
 import type { Journal, RunStatus } from '../engine/journal.js';
 import type { VerdictResult } from '../verdicts/types.js';
 import { faultStatus, offset, reproduceCommand, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';

@@ -2,7 +2,7 @@
 // TTY, plain lines otherwise), then a summary computed from the journal alone.
 import type { ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
-import { formatDuration } from '../engine/duration.js';
+import { formatDuration } from '../core/duration.js';
 import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
 import type { VerdictResult } from '../verdicts/types.js';

@@ -4,7 +4,7 @@
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FaultlineError, errorMessage } from '../engine/errors.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { UndoSpec } from '../drivers/types.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';

@@ -1,8 +1,8 @@
 // `faultline recover`: from a new process, undo every fault the ledger still holds as applied.
 // Idempotent: running it twice, or on faults that were never really applied, is harmless.
 import type { DriverRegistry } from '../drivers/registry.js';
-import { systemClock, type Clock } from '../engine/clock.js';
-import { errorMessage } from '../engine/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { Ledger, now, type LedgerEntry } from './ledger.js';
 import { runUndo } from './undo.js';
 

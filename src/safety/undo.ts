@@ -2,7 +2,7 @@
 // in a new process, so both follow the same path and the same retry rules.
 import type { DriverContext, UndoSpec } from '../drivers/types.js';
 import { parseArgs, withDeadline, type ActivityEnvironment } from '../engine/activity.js';
-import { FaultlineError, errorMessage } from '../engine/errors.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 
 export const UNDO_TIMEOUT_MS = 30_000;
 export const UNDO_ATTEMPTS = 3;

@@ -2,8 +2,8 @@
 // judges (or, for self-healing, its probe) and yields pass, fail or not-exercised with the numbers.
 // A verdict whose faults never took effect, or whose windows saw too little traffic, is
 // not-exercised: it must never pass on evidence it does not have.
-import { formatDuration } from '../engine/duration.js';
-import { formatRatio } from './schema.js';
+import { formatDuration } from '../core/duration.js';
+import { formatRatio } from '../core/ratio.js';
 import type { ActivityRecord, FaultRecord, Journal } from '../engine/journal.js';
 import type { WorkloadWindow } from '../workload/types.js';
 import type { VerdictsSpec } from './schema.js';

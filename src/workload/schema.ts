@@ -1,6 +1,6 @@
 // The `workload` section of an experiment: HTTP traffic driven at the target for the whole method.
 import { z } from 'zod';
-import { durationSchema } from '../engine/duration.js';
+import { durationSchema } from '../core/duration.js';
 
 const statusRuleSchema = z
   .union([z.int().min(100).max(599), z.string().regex(/^[1-5]xx$/, 'expected a status code like 200 or a class like 2xx')])

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { checkExpectations } from '../../engine/tolerance.js';
 import type { DriverContext } from '../types.js';
 import { commandDriver } from './index.js';

@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
 
 /**

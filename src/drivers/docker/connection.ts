@@ -3,7 +3,7 @@
 // `faultline recover` reaches the same engine from a new process without the experiment.
 import Docker from 'dockerode';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** Bound on a ping: an engine that does not answer a ping within this is unreachable. */

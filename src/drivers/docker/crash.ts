@@ -3,7 +3,7 @@
 // after which Docker's restart policies never restart the container; a crash is what they exist for.
 import { readFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { engineCall } from './connection.js';
 import { describeContainer, type ContainerRef } from './select.js';
 

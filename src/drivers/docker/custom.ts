@@ -1,8 +1,8 @@
 // A custom fault: any command run inside the chosen containers, with an optional command that
 // undoes it (say, `iptables -A …` and `iptables -D …`, or `kill -STOP 1` and `kill -CONT 1`).
 import { z } from 'zod';
-import { durationSchema } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, UndoDefinition } from '../types.js';
 import { dockerClient, undoConnectionSchema } from './connection.js';
 import { execChecked } from './exec.js';

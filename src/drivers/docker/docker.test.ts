@@ -2,7 +2,7 @@
 // undo (run from JSON without targets, as recover runs it), the probes, and the errors.
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { applyAction, dockerContext, HTTPD_COMMAND, HTTPD_HEALTHCHECK, prepareAction, runProbe, runUndo, uniqueName, useDockerFixture } from '../../../test/support/docker.js';
 import { requireDocker } from '../../../test/support/testenv.js';
 import { execIn } from './exec.js';

@@ -2,7 +2,7 @@
 // its output kept and its wait bounded: fill-disk and the custom exec fault build on it.
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { engineCall } from './connection.js';
 import { describeContainer, type ContainerRef } from './select.js';
 

@@ -3,8 +3,8 @@
 // took effect (the `die`, `pause` or `start` event), in the engine's own time.
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import { signalSchema } from '../process/index.js';
 import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
 import { dockerClient, dockerError, engineCall, isNotFound, statusOf, undoConnectionSchema } from './connection.js';

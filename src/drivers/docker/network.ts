@@ -3,7 +3,7 @@
 // and static addresses it had, read before the fault.
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
 import { dockerClient, dockerError, engineCall, engineMessage, isNotFound, undoConnectionSchema } from './connection.js';
 import { containersOutput, emptyOutput, inspectForUndo, selectionOf, withSelector } from './lifecycle.js';

@@ -4,7 +4,7 @@
 // polling in a loop.
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
 import type { DriverContext, ProbeDefinition } from '../types.js';
 import { dockerClient, dockerError, isNotFound } from './connection.js';
 import { EventFeed, eventTimeMs, type DockerEvent } from './events.js';

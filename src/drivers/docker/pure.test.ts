@@ -1,7 +1,7 @@
 // The docker driver's pure parts: sizes, engine timestamps, DOCKER_HOST, the limit and restore
 // updates, df parsing and the recovery tracker.
 import { describe, expect, it } from 'vitest';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { DEFAULT_DOCKER_HOST, resolveDockerHost } from './connection.js';
 import { engineTimestamp, type DockerEvent } from './events.js';
 import { trackRecovery } from './probes.js';

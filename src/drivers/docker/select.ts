@@ -3,7 +3,7 @@
 // exclusions, min-healthy guard, empty selections). Only reads: list and inspect.
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { checkMinHealthy, describeMode, exclusionSchema, isExcluded, isValidPattern, requireMatches, selectionModeSchema, selectTargets } from '../selection.js';
 import type { DriverContext } from '../types.js';
 import { connectionShape, dockerClient, engineCall, isNotFound, resolveDockerHost } from './connection.js';

@@ -1,7 +1,7 @@
 // The `http` probe: one request, measured. An unreachable or slow service is an observation, not a
 // failure of the tool, so connection errors and timeouts come back as output for the tolerances to judge.
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
 import type { Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
 
 /** Bodies beyond this are cut: a probe reads health pages and small JSON, not downloads. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDriverContext } from '../../../test/support/driver-context.js';
 import { freePort } from '../../../test/support/ports.js';
 import { requireKubernetes } from '../../../test/support/testenv.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { connect, locateKubeconfig, looksLikeProduction, reconnect } from './connection.js';
 import { kubernetesDriver } from './index.js';
 import { formatLabelSelector, parseLabelSelector } from './label-selector.js';

@@ -20,7 +20,7 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { FAULTLINE_VERSION } from '../../version.js';
 import { exclusionSchema, isExcluded } from '../selection.js';
 import type { DriverContext } from '../types.js';

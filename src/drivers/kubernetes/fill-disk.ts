@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { FaultlineError, errorMessage } from '../../engine/errors.js';
+import { FaultlineError, errorMessage } from '../../core/errors.js';
 import type { ActionDefinition, UndoDefinition } from '../types.js';
 import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
 import { describePod, podSelectionShape, selectPods } from './targets.js';

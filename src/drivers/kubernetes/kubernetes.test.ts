@@ -15,7 +15,7 @@ import {
   waitForReadyPods,
 } from '../../../test/support/kubernetes.js';
 import { requireKubernetes, TEST_LABELS, type KubernetesSettings } from '../../../test/support/testenv.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext, Output, ProbeDefinition } from '../types.js';
 import { CORDONED_BY_ANNOTATION } from './nodes.js';
 import { kubernetesDriver as k8s } from './index.js';

@@ -1,7 +1,7 @@
 // Label selectors as users write them (`app=web,tier in (a,b),!canary`) turned into the structured
 // form a NetworkPolicy's podSelector needs; the list calls take the text as it is.
 import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 
 /** Splits at the commas that are not inside a set `( … )`. */
 function splitRequirements(text: string): string[] {

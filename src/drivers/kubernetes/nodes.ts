@@ -4,8 +4,8 @@
 // cordoned before the run stays cordoned.
 import { PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
 import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster } from './connection.js';
 import { inBatches } from './pod-kill.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { requireMatches } from '../selection.js';
 import type { ActionDefinition, UndoDefinition } from '../types.js';
 import { connect, connectionArgsShape, kubeError, reconnect, statusOf } from './connection.js';

@@ -2,8 +2,8 @@
 // interval for a while. Nothing undoes a kill: whether the pods come back is what the probes judge.
 import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import { describeMode } from '../selection.js';
 import type { ActionDefinition, DriverContext, PreparedAction } from '../types.js';
 import { connect, kubeError, statusOf, type Cluster } from './connection.js';

@@ -2,8 +2,8 @@
 // condition, and the time until the desired ready count is back after a kill, observed with a watch.
 import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { DriverContext, ProbeDefinition } from '../types.js';
 import { connect, kubeError, statusOf, type Cluster } from './connection.js';
 import { formatLabelSelector } from './label-selector.js';

@@ -2,7 +2,7 @@
 // undo restores the count read at prepare time. Conflicts (409) are retried with the fresh object.
 import type { V1Scale } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
 import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
 import { namespaceSchema } from './targets.js';

@@ -2,7 +2,7 @@
 // mode, guarded by min-ready; nodes by name or label selector, within the nodes allow-list. Reads only.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { checkMinHealthy, describeMode, exclusionSchema, isExcluded, requireMatches, selectTargets, selectionModeSchema } from '../selection.js';
 import type { DriverContext } from '../types.js';
 import { isAllowed, kubeError, readTarget, type Cluster } from './connection.js';

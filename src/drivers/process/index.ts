@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
 import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext } from '../types.js';
 import { processDriver, readProcStat } from './index.js';
 import { testDriverContext } from '../../../test/support/driver-context.js';

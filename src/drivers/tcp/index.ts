@@ -2,7 +2,7 @@
 // (databases, brokers) and for proving a black-holed dependency is really cut off.
 import { connect } from 'node:net';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
 import type { Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
 
 const connectArgs = z.strictObject({

@@ -5,7 +5,7 @@
 import { Proxy as LibraryProxy, Toxiproxy, type ICreateToxicBody } from 'toxiproxy-node-client';
 // Not re-exported by the package's index, but its own module, with types, in the published files.
 import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
-import { FaultlineError, errorMessage } from '../../engine/errors.js';
+import { FaultlineError, errorMessage } from '../../core/errors.js';
 
 /** Longest one API call may take: a server that accepts connections but never answers must not hang a run. */
 export const REQUEST_TIMEOUT_MS = 5_000;

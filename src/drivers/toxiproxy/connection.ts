@@ -1,7 +1,7 @@
 // Which Toxiproxy server a step talks to, and what it may touch there: the `targets.toxiproxy` settings,
 // the managed server of the current run, and the proxy allow-list.
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
 import type { DriverContext } from '../types.js';
 import { ToxiproxyConnection, type ProxyInfo } from './client.js';

@@ -2,7 +2,7 @@
 // partition of several proxies), probes of proxies and their toxics, and a server and proxies the run can
 // set up for itself. Every undo carries the server's URL, so `faultline recover` needs no experiment.
 import { z } from 'zod';
-import { FaultlineError } from '../../engine/errors.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, ProvisionDefinition, UndoDefinition } from '../types.js';
 import { ToxiproxyApiError, ToxiproxyUnreachableError, toDriverError, type ProxyInfo } from './client.js';
 import {

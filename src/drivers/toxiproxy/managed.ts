@@ -8,7 +8,7 @@ import { access, constants } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { FaultlineError, errorMessage } from '../../engine/errors.js';
+import { FaultlineError, errorMessage } from '../../core/errors.js';
 import { readProcStat } from '../process/index.js';
 import { ToxiproxyConnection } from './client.js';
 

@@ -3,8 +3,8 @@
 // there, and the undo removes exactly those names.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../../engine/duration.js';
-import { FaultlineError } from '../../engine/errors.js';
+import { durationSchema, formatDuration } from '../../core/duration.js';
+import { FaultlineError } from '../../core/errors.js';
 import type { ActionDefinition, DriverContext, PreparedAction } from '../types.js';
 import { ToxiproxyApiError, toDriverError, type ProxyInfo, type Stream, type ToxicInfo, type ToxicType } from './client.js';
 import { checkProxyAllowed, connect, describeProxy, serverFor, settingsOf, unknownProxyError, type ServerRef } from './connection.js';

@@ -1,16 +1,7 @@
 // One error type for everything faultline reports to a user. Library code throws these;
 // only src/cli prints them and chooses the exit code.
 
-export const ExitCode = {
-  passed: 0,
-  deviated: 1,
-  invalidInput: 2,
-  aborted: 3,
-  runError: 4,
-  rollbackIncomplete: 5,
-  interrupted: 130,
-} as const;
-export type ExitCodeName = keyof typeof ExitCode;
+import type { ExitCodeName } from './exit-codes.js';
 
 export type ErrorCode =
   | 'E_INPUT' // the user's file or flags are wrong
