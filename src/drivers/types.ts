@@ -54,6 +54,53 @@ export interface PreparedAction {
   state?: unknown;
 }
 
+/**
+ * What a fault does to a request that meets it, declared by the action from its arguments: the
+ * verdicts use it to tell whether the fault was strong enough to break their bound on a system
+ * without the mechanism (a 200 ms delay cannot test a p99 bound of 1.5 s).
+ */
+export interface FaultEffect {
+  /** Delay added to each request that crosses it, in ms (the guaranteed part: latency minus jitter). Infinity: a black hole. */
+  delayMs?: number;
+  /** Share (0 to 1) of the requests or connections crossing it that fail. */
+  failShare?: number;
+  /**
+   * True when failShare is drawn per connection (Toxiproxy's toxicity): callers that reuse connections
+   * may meet it on no request at all, so the share says nothing about requests.
+   */
+  perConnection?: boolean;
+  /** The target stops answering (kill, stop, pause, down, partition): an outage for the fault's duration. */
+  outage?: 'refused' | 'black-hole';
+}
+
+/** The driver's own counters for a fault's targets (bytes through a proxy, requests seen and faulted). */
+export interface ReachReading {
+  counters: Record<string, number>;
+  /** Why this driver cannot tell here (an external Toxiproxy without -proxy-metrics, say). */
+  unavailable?: string;
+}
+
+/**
+ * Whether a fault acted on the workload's requests, from the driver's view: read when the workload's
+ * baseline starts, when the fault is applied and when it is undone. `reached` is null when the driver
+ * cannot tell; the verdicts then need the traffic itself to show it.
+ */
+export interface ReachEvidence {
+  source: 'driver' | 'injected';
+  reached: boolean | null;
+  /** One sentence with the numbers: "1.2 MB crossed proxy backend-a while the latency toxic was live". */
+  summary: string;
+  /** Exact counts where the driver injects the fault itself: requests seen, faulted, passed. */
+  counts?: { seen: number; faulted: number; passed: number };
+}
+
+export interface ReachReadings {
+  /** At the start of the workload's baseline (absent without a workload or when not read). */
+  baseline?: ReachReading;
+  applied: ReachReading;
+  undone?: ReachReading;
+}
+
 export interface ActionDefinition<A = any> {
   description: string;
   args: z.ZodType<A>;
@@ -62,6 +109,12 @@ export interface ActionDefinition<A = any> {
   /** Resolves targets and the undo. Must make no mutating call: plan and --dry-run rely on it. */
   prepare(args: A, ctx: DriverContext): Promise<PreparedAction>;
   apply(args: A, prepared: PreparedAction, ctx: DriverContext): Promise<Output>;
+  /** What the fault does to a request that meets it; absent when the driver cannot say. */
+  effect?(args: A): FaultEffect;
+  /** Reads the driver's counters for the prepared targets. Must make no mutating call. */
+  readReach?(args: A, prepared: PreparedAction, ctx: DriverContext): Promise<ReachReading>;
+  /** Turns the readings into evidence of reach; absent readReach means no driver evidence. */
+  judgeReach?(args: A, readings: ReachReadings): ReachEvidence;
 }
 
 export interface UndoDefinition<A = any> {

@@ -1,7 +1,7 @@
 // The journal: everything a run did, as versioned JSON. It is the single source of truth: the exit
 // code, the terminal summary and every report are computed from it and nothing else.
 import { writeFileAtomically } from '../core/atomic-file.js';
-import type { UndoSpec } from '../drivers/types.js';
+import type { FaultEffect, ReachEvidence, UndoSpec } from '../drivers/types.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { LedgerEntry } from '../safety/ledger.js';
 import type { VerdictRecord } from '../verdicts/types.js';
@@ -74,6 +74,10 @@ export interface FaultRecord {
   status: FaultStatus;
   output?: unknown;
   error?: JournalError;
+  /** What the fault does to a request that meets it, as its action declares (see drivers/types.ts). */
+  effect?: FaultEffect;
+  /** The driver's evidence that the fault acted on the workload's requests. */
+  reach?: ReachEvidence;
 }
 
 export interface HypothesisResult {
