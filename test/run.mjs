@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: the one command that checks everything on a fresh machine. It typechecks, builds,
+// `npm test`: the one command that checks everything on a fresh machine. It typechecks, checks the
+// layers (a wrong-way import fails), builds,
 // and runs every vitest project; vitest's global setup brings up (and, the first time, builds) the
 // test servers. It ends with the totals on one line, `N passed, N failed, N skipped`, which CI reads.
 // Extra arguments go to vitest (`npm test -- src/core`).
@@ -29,6 +30,7 @@ function totals(file) {
 }
 
 let status = step('typecheck', npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+if (status === 0) status = step('layers (.dependency-cruiser.cjs)', npx, ['depcruise', 'src', '--config', '.dependency-cruiser.cjs']);
 if (status === 0) status = step('build', npx, ['tsc', '-p', 'tsconfig.build.json']);
 if (status !== 0) {
   process.stdout.write('0 passed, 1 failed\n');

@@ -139,6 +139,11 @@ export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
   return visit(value) as T;
 }
 
+/** Why a step did not succeed, from its misses: for reasons and reports. */
+export function describeMisses(record: ActivityRecord): string {
+  return record.misses?.map((m) => m.message).join('; ') || record.status;
+}
+
 export async function writeJournal(path: string, journal: Journal): Promise<void> {
   await writeFileAtomically(path, `${JSON.stringify(journal, null, 2)}\n`);
 }

@@ -31,6 +31,7 @@ import { formatDuration } from '../core/duration.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import {
   JOURNAL_VERSION,
+  describeMisses,
   redactSecrets,
   type ActivityRecord,
   type FaultRecord,
@@ -899,10 +900,6 @@ async function untilSettledOrAborted(promise: Promise<void> | undefined, signal:
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-export function describeMisses(record: ActivityRecord): string {
-  return record.misses?.map((m) => m.message).join('; ') || record.status;
 }
 
 export async function runExperiment(options: RunOptions): Promise<Journal> {

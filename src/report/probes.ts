@@ -1,8 +1,7 @@
 // What each probe found over a run, one entry per probe step: a steady-state probe before, during
 // (every check folded into one) and after the method, and each method probe with its repeats
 // folded in. JUnit test cases, the Markdown misses and the JSON report are made from these.
-import type { ActivityRecord, Journal } from '../engine/journal.js';
-import { describeMisses } from '../engine/run.js';
+import { describeMisses, type ActivityRecord, type Journal } from '../engine/journal.js';
 
 export type ProbePhase = 'before' | 'during' | 'after' | 'method';
 
