@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationSchema, formatDuration, parseDuration } from './duration.js';
+import { MAX_DURATION_MS, durationSchema, formatDuration, parseDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -32,4 +32,17 @@ describe('formatDuration', () => {
     [20_001, '20s'],
     [10_500, '10.5s'],
   ])('writes %d ms as %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('hostile durations', () => {
+  it.each([[NaN], [Infinity], ['1s' as unknown as number], [undefined as unknown as number]])('formats %j without looping', (value) => {
+    expect(typeof formatDuration(value)).toBe('string');
+  });
+  it('formats a huge finite number in minutes without recursing', () => expect(formatDuration(1e300)).toMatch(/^\d.*m/));
+  it.each([`${'9'.repeat(400)}ms`, '1000000h', 2 ** 31, 1e300])('refuses %s as longer than Node timers wait', (value) => {
+    const result = durationSchema.safeParse(value);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toMatch(/at most 596h/);
+  });
+  it('accepts the longest duration', () => expect(durationSchema.parse(`${MAX_DURATION_MS / 3_600_000}h`)).toBe(MAX_DURATION_MS));
 });

@@ -29,6 +29,16 @@ describe('DriverRegistry', () => {
     expect(hintOf(() => new DriverRegistry([]).resolveProbe('http'))).toBe('no driver is registered that offers one');
   });
 
+  it.each(['http.constructor', 'http.__proto__', 'http.toString', 'process.hasOwnProperty'])('finds no entry named %s on the prototype', (ref) => {
+    expect(() => registry.resolveProbe(ref)).toThrow(FaultlineError);
+    expect(() => registry.resolveAction(ref)).toThrow(FaultlineError);
+  });
+
+  it('finds no undo named after a prototype property', () => {
+    const [first] = registry.list();
+    expect(() => registry.resolveUndo(first!.name, 'constructor')).toThrow(/has no undo operation/);
+  });
+
   it('refuses a driver registered twice', () => {
     const [first] = registry.list();
     expect(() => new DriverRegistry([first!, first!])).toThrow(/registered twice/);

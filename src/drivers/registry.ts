@@ -46,7 +46,8 @@ export class DriverRegistry {
 
   resolveUndo(driverName: string, op: string): UndoDefinition {
     const driver = this.get(driverName);
-    const undo = driver.undos[op];
+    // Own properties only: "constructor" or "toString" must not reach the object's prototype.
+    const undo = Object.hasOwn(driver.undos, op) ? driver.undos[op] : undefined;
     if (!undo) throw new FaultlineError('E_LEDGER', `driver "${driverName}" has no undo operation "${op}"`);
     return undo;
   }
@@ -72,7 +73,8 @@ export class DriverRegistry {
     const driver = this.drivers.get(driverName);
     const entryName = dot === -1 ? (kind === 'probe' ? driver?.defaultProbe : driver?.defaultAction) : ref.slice(dot + 1);
     const entries = driver ? (kind === 'probe' ? driver.probes : driver.actions) : undefined;
-    const entry = entryName === undefined ? undefined : entries?.[entryName];
+    // Own properties only: `probe: http.constructor` must not reach the object's prototype.
+    const entry = entryName === undefined || !entries || !Object.hasOwn(entries, entryName) ? undefined : entries[entryName];
     if (!driver || !entry) {
       throw new FaultlineError('E_INPUT', `unknown ${kind} "${ref}"`, { hint: this.suggest(ref, this.names(kind)) });
     }

@@ -13,6 +13,7 @@ import {
   formatPath,
   stepReferencesOutsideActivities,
   validateAgainstDrivers,
+  validateWellFormedParts,
   type DocumentIssue,
   type PathSegment,
 } from './validate.js';
@@ -25,6 +26,8 @@ export const MAX_NESTING = 64;
 export const MAX_TOKENS = 50_000;
 /** How many nodes aliases may expand to, against "billion laughs" documents. */
 export const MAX_ALIAS_COUNT = 100;
+/** Nesting after aliases are expanded: deeper than the text allows, still far from the stack's limit. */
+export const MAX_EXPANDED_NESTING = 2 * MAX_NESTING;
 
 export interface LoadOptions {
   cwd: string;
@@ -82,15 +85,21 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
 
   const result = experimentSchema.safeParse(substituted);
   const schemaIssues = result.success ? [] : explainIssues(result.error.issues, experimentSchema, substituted, []);
-  const checked = result.success ? result.data : (substituted as Experiment);
-  const driverIssues = validateAgainstDrivers(checked, options.registry).filter(
-    (issue) => !schemaIssues.some((s) => isWithin(issue.path, s.path)),
-  );
+  // The checks against drivers, verdicts and step ids read the experiment's shape, so they run on
+  // the checked experiment; when the schema failed, only on the parts that are well-formed by
+  // themselves (a document of the wrong shape would crash them or make them report nonsense).
+  const semanticIssues = result.success
+    ? validateAgainstDrivers(result.data, options.registry)
+    : validateWellFormedParts(substituted, options.registry).filter((issue) => !schemaIssues.some((s) => isWithin(issue.path, s.path)));
   // A string whose substitution failed is reported once, not again as a value of the wrong type.
   issues.push(
-    ...[...schemaIssues, ...driverIssues].filter((issue) => !substitutionProblems.some((s) => isWithin(issue.path, s.path))),
+    ...[...schemaIssues, ...semanticIssues].filter((issue) => !substitutionProblems.some((s) => isWithin(issue.path, s.path))),
     ...stepReferencesOutsideActivities(substituted),
   );
+  if (issues.length === 0 && !result.success) {
+    // Never refuse a document without saying why.
+    issues.push({ path: [], message: 'the experiment does not match the format', hint: '`faultline schema` prints the JSON Schema of experiment files' });
+  }
   if (issues.length > 0 || !result.success) fail(issues);
 
   return {
@@ -123,7 +132,8 @@ export function parseVarAssignments(assignments: string[]): Record<string, unkno
     if (eq === -1) throw new FaultlineError('E_INPUT', `--var "${assignment}": expected key=value`, { hint: example });
     const key = assignment.slice(0, eq).trim();
     const names = key.split('.');
-    if (!names.every((name) => /^[A-Za-z_][\w-]*$/.test(name))) {
+    // __proto__ would reach (and pollute) the prototype of every object.
+    if (!names.every((name) => /^[A-Za-z_][\w-]*$/.test(name) && name !== '__proto__')) {
       throw new FaultlineError('E_INPUT', `--var "${assignment}": "${key}" is not a var name`, {
         hint: `names are letters, digits, - and _, joined by dots for nested vars; ${example}`,
       });
@@ -134,7 +144,7 @@ export function parseVarAssignments(assignments: string[]): Record<string, unkno
         target[name] = parseScalarText(assignment.slice(eq + 1));
         break;
       }
-      const next = target[name];
+      const next = Object.hasOwn(target, name) ? target[name] : undefined;
       if (next !== undefined && !isPlainObject(next)) {
         throw new FaultlineError('E_INPUT', `--var "${assignment}": ${names.slice(0, index + 1).join('.')} is already set to a value`, {
           hint: 'a var is either a value or holds nested vars, not both',
@@ -270,7 +280,9 @@ function parseSource(file: string, text: string): ParsedSource {
   }
 
   // uniqueKeys compares every key with every earlier one (25,000 keys took 10 s); findDuplicateKeys is linear.
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  // The core schema whatever a %YAML 1.1 directive says: no !!binary, !!timestamp, !!set or merge
+  // keys, whose values (a Buffer, a Date, a Set) are no experiment data.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, schema: 'core' });
   const parsed: ParsedSource = { file, text, document, lineCounter, value: undefined };
   const problems: InputProblem[] = [];
   const at = (offset: number, message: string, hint?: string) => {
@@ -286,7 +298,7 @@ function parseSource(file: string, text: string): ParsedSource {
     const explained = explainYamlError(error.code, error.message, lineText(text, lineCounter, error.pos[0]));
     at(error.pos[0], explained.message, explained.hint);
   }
-  for (const duplicate of findDuplicateKeys(document, lineCounter)) at(duplicate.offset, duplicate.message, duplicate.hint);
+  for (const problem of [...findKeyProblems(document, lineCounter), ...findSelfReferencingAliases(document)]) at(problem.offset, problem.message, problem.hint);
   if (problems.length > 0) throw new InvalidInputError(sortProblems(problems));
   if (document.contents === null) return parsed;
 
@@ -307,7 +319,51 @@ function parseSource(file: string, text: string): ParsedSource {
     }
     throw new InvalidInputError(problems);
   }
+  // Aliases can nest a document deeper than its text does; every later pass recurses through it.
+  const deep = pathDeeperThan(parsed.value, MAX_EXPANDED_NESTING);
+  if (deep) {
+    throw new InvalidInputError(
+      toProblems([{ path: deep, message: `aliases nest the document more than ${MAX_EXPANDED_NESTING} levels deep`, hint: 'experiments need only a few levels; repeat the values instead of nesting aliases' }], parsed),
+    );
+  }
   return parsed;
+}
+
+/** The path to a value nested deeper than `limit` levels, if any; it never descends past the limit. */
+function pathDeeperThan(value: unknown, limit: number, path: PathSegment[] = []): PathSegment[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (path.length >= limit) return path;
+  const entries: [PathSegment, unknown][] = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value);
+  for (const [key, item] of entries) {
+    const found = pathDeeperThan(item, limit, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * An alias inside the node its anchor names (`vars: &v { self: *v }`) makes a value that contains
+ * itself, which every pass after parsing would follow forever. An alias refers to the last anchor of
+ * its name before it, so one pass in document order finds them all without resolving each alias.
+ */
+function findSelfReferencingAliases(document: Document): { offset: number; message: string; hint: string }[] {
+  const found: { offset: number; message: string; hint: string }[] = [];
+  const anchors = new Map<string, Node>();
+  visit(document, {
+    Node: (_key, node) => {
+      if (isAlias(node)) {
+        const anchored = anchors.get(node.source);
+        const [start = 0, , end = 0] = anchored?.range ?? [];
+        const at = node.range?.[0] ?? 0;
+        if (anchored && start <= at && at < end) {
+          found.push({ offset: at, message: `alias *${node.source} is inside the value of its own anchor &${node.source}: the value would contain itself`, hint: 'an alias can only repeat a value defined before it, outside it' });
+        }
+      } else if (node.anchor) {
+        anchors.set(node.anchor, node);
+      }
+    },
+  });
+  return found;
 }
 
 function aliasNodes(document: Document) {
@@ -346,8 +402,8 @@ function explainYamlError(code: string, message: string, line: string): { messag
   }
 }
 
-/** Duplicate keys in any mapping, in linear time. */
-function findDuplicateKeys(document: Document, lineCounter: LineCounter): { offset: number; message: string; hint: string }[] {
+/** Duplicate keys in any mapping, in linear time, and keys that would reach an object's prototype. */
+function findKeyProblems(document: Document, lineCounter: LineCounter): { offset: number; message: string; hint: string }[] {
   const found: { offset: number; message: string; hint: string }[] = [];
   visit(document, {
     Map: (_key, map) => {
@@ -355,6 +411,10 @@ function findDuplicateKeys(document: Document, lineCounter: LineCounter): { offs
       for (const pair of map.items) {
         const key = keyText(pair.key);
         const offset = (pair.key as Node | null)?.range?.[0] ?? map.range?.[0] ?? 0;
+        if (key === '__proto__') {
+          found.push({ offset, message: 'the key "__proto__" is not allowed', hint: 'in JavaScript it would replace the prototype of the mapping: rename the key' });
+          continue;
+        }
         const first = seen.get(key);
         if (first === undefined) {
           seen.set(key, offset);

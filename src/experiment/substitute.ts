@@ -44,14 +44,17 @@ export function parseScalarText(text: string): string | number | boolean {
 export function mergeVars(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    const existing = merged[key];
+    const existing = Object.hasOwn(merged, key) ? merged[key] : undefined;
     merged[key] = isPlainObject(existing) && isPlainObject(value) ? mergeVars(existing, value) : value;
   }
   return merged;
 }
 
+/** A mapping as parsed from YAML or JSON: not a list, and not a Date, Map or class instance. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** True when a string still holds a ${steps.…} reference for the engine to resolve. */
@@ -212,7 +215,8 @@ function resolveExpression(inner: string, context: SubstitutionContext, site: Ex
     const name = separator === -1 ? rest : rest.slice(0, separator);
     const fallback = separator === -1 ? undefined : rest.slice(separator + 2);
     if (!ENV_NAME_RE.test(name)) return fail(`"${name}" is not an environment variable name`, 'names are letters, digits and _');
-    const value = context.env[name];
+    // Own properties only: ${env.constructor} must not reach the object's prototype.
+    const value = Object.hasOwn(context.env, name) ? context.env[name] : undefined;
     // As in a shell, :- also replaces an empty value.
     const chosen = value === undefined || (value === '' && fallback !== undefined) ? fallback : value;
     if (chosen === undefined) {
@@ -222,7 +226,8 @@ function resolveExpression(inner: string, context: SubstitutionContext, site: Ex
   }
 
   if (namespace === 'secrets') {
-    const value = context.secrets[rest];
+    // Own properties only: ${secrets.toString} must not expand to a function's source.
+    const value = Object.hasOwn(context.secrets, rest) ? context.secrets[rest] : undefined;
     if (value === undefined) {
       const known = Object.keys(context.secrets);
       const close = closestName(rest, known);

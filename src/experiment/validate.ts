@@ -6,7 +6,7 @@ import { FaultlineError } from '../core/errors.js';
 import { closestName } from '../core/closest-name.js';
 import { formatDuration } from '../core/duration.js';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Experiment } from './schema.js';
+import { abortSchema, actionSchema, activitySchema, probeSchema, stepSchema, type Experiment } from './schema.js';
 import { findStepReferences, hasStepReference, isPlainObject } from './substitute.js';
 
 export type PathSegment = string | number;
@@ -98,7 +98,8 @@ function schemaAtPath(schema: z.ZodType, path: readonly PathSegment[], value: un
     if (defOf(current).type === 'union') current = unionOptionFor(current, currentValue);
     if (!current || segment === undefined) return current;
     const def = defOf(current);
-    if (def.type === 'object') current = def.shape?.[String(segment)];
+    // Own properties only: a key named "constructor" must not find the prototype's.
+    if (def.type === 'object') current = def.shape && Object.hasOwn(def.shape, String(segment)) ? def.shape[String(segment)] : undefined;
     else if (def.type === 'array') current = def.element;
     else if (def.type === 'record') current = def.valueType;
     else return undefined;
@@ -268,11 +269,21 @@ interface Activity {
   spec: Record<string, unknown>;
 }
 
+/** The activity lists of an experiment; an item that is not a well-formed activity is left out (undefined). */
+interface ActivitySections {
+  setup?: readonly unknown[] | undefined;
+  hypothesisProbes?: readonly unknown[] | undefined;
+  abort?: readonly unknown[] | undefined;
+  method?: readonly unknown[] | undefined;
+  rollbacks?: readonly unknown[] | undefined;
+  teardown?: readonly unknown[] | undefined;
+}
+
 /** Activities grouped in the order they run; ids of a group are known to every later group. */
-function activityGroups(experiment: Experiment): Activity[][] {
-  const from = (section: string, items: unknown, kindOf: (item: Record<string, unknown>) => ActivityKind, base: PathSegment[] = [section]) =>
-    // Also run on documents the schema rejected, so every problem is reported at once: be defensive.
-    (Array.isArray(items) ? items : []).flatMap((item, index): Activity[] => {
+function activityGroups(sections: ActivitySections): Activity[][] {
+  const from = (items: readonly unknown[] | undefined, kindOf: (item: Record<string, unknown>) => ActivityKind, base: PathSegment[]) =>
+    (items ?? []).flatMap((item, index): Activity[] => {
+      // Items left out stay as holes, so every other item keeps its index (and its line in messages).
       if (!isPlainObject(item)) return [];
       const spec = item;
       const kind = kindOf(spec);
@@ -293,26 +304,54 @@ function activityGroups(experiment: Experiment): Activity[][] {
   const stepKind = (item: Record<string, unknown>): ActivityKind =>
     item.fault !== undefined ? 'fault' : item.action !== undefined ? 'action' : 'probe';
   return [
-    from('setup', experiment.setup, actionOrProbe),
-    from('hypothesis', isPlainObject(experiment.hypothesis) ? experiment.hypothesis.probes : undefined, () => 'probe', ['hypothesis', 'probes']),
+    from(sections.setup, actionOrProbe, ['setup']),
+    from(sections.hypothesisProbes, () => 'probe', ['hypothesis', 'probes']),
     // Abort conditions start watching when the method starts, before any step of it has run.
-    from('abort', experiment.abort, () => 'probe'),
-    from('method', experiment.method, stepKind),
-    from('rollbacks', experiment.rollbacks, () => 'action'),
-    from('teardown', experiment.teardown, actionOrProbe),
+    from(sections.abort, () => 'probe', ['abort']),
+    from(sections.method, stepKind, ['method']),
+    from(sections.rollbacks, () => 'action', ['rollbacks']),
+    from(sections.teardown, actionOrProbe, ['teardown']),
   ];
 }
 
 /** Checks a schema-valid experiment against the registry. Returns every problem found. */
 export function validateAgainstDrivers(experiment: Experiment, registry: DriverRegistry): DocumentIssue[] {
   const issues: DocumentIssue[] = [];
-  const groups = activityGroups(experiment);
+  const groups = activityGroups({
+    setup: experiment.setup,
+    hypothesisProbes: experiment.hypothesis?.probes,
+    abort: experiment.abort,
+    method: experiment.method,
+    rollbacks: experiment.rollbacks,
+    teardown: experiment.teardown,
+  });
   for (const activity of groups.flat()) issues.push(...checkActivity(activity, registry));
-  issues.push(...checkTargets(experiment, registry));
+  issues.push(...checkTargets(experiment.targets, registry));
   issues.push(...checkStepIds(groups));
   issues.push(...checkVerdicts(experiment));
   issues.push(...checkAfter(experiment));
   return issues;
+}
+
+/**
+ * For a document the schema rejected: the driver checks of each activity that is well-formed by
+ * itself, and of the targets, so a wrong argument is reported together with the schema's problems.
+ * The checks that read the experiment as a whole (step ids, references, verdicts, after) wait for a
+ * document of the right shape: run on a wrong one they would report nonsense, or crash.
+ */
+export function validateWellFormedParts(document: Record<string, unknown>, registry: DriverRegistry): DocumentIssue[] {
+  const wellFormed = (items: unknown, schema: z.ZodType): unknown[] | undefined =>
+    Array.isArray(items) ? items.map((item) => { const parsed = schema.safeParse(item); return parsed.success ? parsed.data : undefined; }) : undefined;
+  const hypothesis = document.hypothesis;
+  const groups = activityGroups({
+    setup: wellFormed(document.setup, activitySchema),
+    hypothesisProbes: wellFormed(isPlainObject(hypothesis) ? hypothesis.probes : undefined, probeSchema),
+    abort: wellFormed(document.abort, abortSchema),
+    method: wellFormed(document.method, stepSchema),
+    rollbacks: wellFormed(document.rollbacks, actionSchema),
+    teardown: wellFormed(document.teardown, activitySchema),
+  });
+  return [...groups.flat().flatMap((activity) => checkActivity(activity, registry)), ...checkTargets(document.targets, registry)];
 }
 
 /** `after` names a step declared earlier in the method, so steps can never wait on each other in a circle. */
@@ -433,10 +472,10 @@ function wrongKindHint(activity: Activity, registry: DriverRegistry): string | u
   return `${activity.ref} is ${other === 'probe' ? 'a probe' : 'an action'}: write ${other}: ${activity.ref}`;
 }
 
-function checkTargets(experiment: Experiment, registry: DriverRegistry): DocumentIssue[] {
+function checkTargets(targets: unknown, registry: DriverRegistry): DocumentIssue[] {
   const issues: DocumentIssue[] = [];
   const known = registry.list().map((driver) => driver.name);
-  for (const [name, settings] of Object.entries(isPlainObject(experiment.targets) ? experiment.targets : {})) {
+  for (const [name, settings] of Object.entries(isPlainObject(targets) ? targets : {})) {
     if (!registry.has(name)) {
       const close = closestName(name, known);
       issues.push({
