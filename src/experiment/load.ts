@@ -61,7 +61,13 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
     fail([{ path: [], message: `the file holds no experiment (${text.trim() === '' ? 'it is empty' : 'only comments'})`, hint: 'faultline init writes a commented starter experiment' }]);
   }
   if (!isPlainObject(source)) {
-    fail([{ path: [], message: `expected a mapping of experiment keys (version, title, method, …), found ${kindOf(source)}` }]);
+    fail([
+      {
+        path: [],
+        message: `expected a mapping of experiment keys (version, title, method, …), found ${kindOf(source)}`,
+        hint: 'an experiment starts with keys such as version: 1 and title: …; faultline init writes a commented starter experiment',
+      },
+    ]);
   }
   const document = source as Record<string, unknown>;
 
@@ -270,7 +276,7 @@ interface ParsedSource {
 function parseSource(file: string, text: string): ParsedSource {
   const lineCounter = new LineCounter();
   const early = (offset: number, message: string, hint?: string): never => {
-    throw new InvalidInputError([{ file, ...lineColumnAt(text, offset), path: '', message, ...(hint ? { hint } : {}) }]);
+    throw new InvalidInputError([{ file, ...lineColumnAt(text, offset), path: '', message: shortenQuotes(message), hint: hint ?? 'JSON wants double-quoted keys and strings, a comma between items and none after the last' }]);
   };
   const limit = checkStructureLimits(text);
   if (limit) early(limit.offset, limit.message, limit.hint);
@@ -315,7 +321,7 @@ function parseSource(file: string, text: string): ParsedSource {
       const alias = aliasNodes(document).find((node) => node.source === name) ?? firstAlias;
       at(alias?.range?.[0] ?? 0, `alias *${name ?? '?'} refers to no anchor`, 'define the anchor (&name) before the alias (*name)');
     } else {
-      at(offset, `the document cannot be read: ${message}`);
+      at(offset, `the document cannot be read: ${message}`, 'check the anchors (&name) and aliases (*name) of the document');
     }
     throw new InvalidInputError(problems);
   }
@@ -398,7 +404,7 @@ function explainYamlError(code: string, message: string, line: string): { messag
     case 'TAG_RESOLVE_FAILED':
       return { message, hint: 'faultline reads plain YAML; remove the tag' };
     default:
-      return { message };
+      return { message, hint: 'check the YAML syntax here and on the line above: indentation, quotes, brackets, and ": " after each key' };
   }
 }
 
@@ -651,9 +657,21 @@ function toProblems(issues: DocumentIssue[], parsed: ParsedSource): InputProblem
   return sortProblems(
     issues.map((issue) => {
       const { line, col } = parsed.lineCounter.linePos(locate(issue, parsed));
-      return { file: parsed.file, line, column: col, path: formatPath(issue.path), message: issue.message, ...(issue.hint ? { hint: issue.hint } : {}) };
+      return {
+        file: parsed.file,
+        line,
+        column: col,
+        path: formatPath(issue.path),
+        message: shortenQuotes(issue.message),
+        ...(issue.hint ? { hint: shortenQuotes(issue.hint) } : {}),
+      };
     }),
   );
+}
+
+/** Messages quote the values they refuse; a 200 KB value is cut, so the message stays readable. */
+function shortenQuotes(text: string): string {
+  return text.replace(/"([^"\n]{80,})"/g, (_whole, inner: string) => `"${inner.slice(0, 37)}…${inner.slice(-20)}" (${inner.length.toLocaleString('en')} characters)`);
 }
 
 /** The offset an issue points at: its node, its key, or the deepest part of its path that exists. */

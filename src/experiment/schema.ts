@@ -20,7 +20,7 @@ const boundSchema = z.union([z.number(), z.string()]).transform((value, ctx) => 
   if (typeof value === 'number') return value;
   const ms = parseDuration(value);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a number or a duration like 500ms, got "${value}"` });
+    ctx.addIssue({ code: 'custom', message: `expected a number or a duration like 500ms, got "${value}"`, params: { hint: 'a bound is a number, or a duration (250ms, 2s, 1m) for times such as latency' } });
     return z.NEVER;
   }
   return ms;
@@ -113,6 +113,9 @@ export const stepSchema = z
       ctx.addIssue({
         code: 'custom',
         message: kinds.length === 0 ? 'a step needs one of fault, action or probe' : `a step is one of fault, action or probe, not ${kinds.join(' and ')}`,
+        params: {
+          hint: kinds.length === 0 ? 'add fault: <driver.action>, action: <driver.action> or probe: <driver.probe>; `faultline drivers` lists them' : 'split it into one step for each',
+        },
       });
       return;
     }

@@ -206,7 +206,10 @@ function resolveExpression(inner: string, context: SubstitutionContext, site: Ex
   }
   if (namespace === 'steps') return { value: site.expression };
   if (!context.allowed.has(namespace as Namespace)) {
-    return fail(`${site.expression} cannot be used here: only ${[...context.allowed].map((n) => `\${${n}.…}`).join(', ')}`);
+    return fail(
+      `${site.expression} cannot be used here: only ${[...context.allowed].map((n) => `\${${n}.…}`).join(', ')}`,
+      'vars are read before secrets and other vars exist: refer to those where the value is used',
+    );
   }
   if (rest === '') return fail(`${site.expression} names no ${namespace === 'vars' ? 'var' : namespace === 'env' ? 'variable' : 'secret'}`);
 

@@ -72,7 +72,13 @@ describe('describeSchemaIssues', () => {
 
   it('explains the branch of a tolerance that was meant', () => {
     const issues = describeSchemaIssues(experimentSchema, { version: 1, title: 't', method: [{ probe: 'p', expect: { latency: { max: '5x' } } }] }, []);
-    expect(issues).toEqual([{ path: ['method', 0, 'expect', 'latency', 'max'], message: 'expected a number or a duration like 500ms, got "5x"' }]);
+    expect(issues).toEqual([
+      {
+        path: ['method', 0, 'expect', 'latency', 'max'],
+        message: 'expected a number or a duration like 500ms, got "5x"',
+        hint: 'a bound is a number, or a duration (250ms, 2s, 1m) for times such as latency',
+      },
+    ]);
     const list = describeSchemaIssues(experimentSchema, { version: 1, title: 't', method: [{ probe: 'p', expect: { status: [200] } }] }, []);
     expect(list[0]?.message).toBe('expected text, a number, true or false, null or a mapping, found a list of 1');
   });

@@ -174,7 +174,8 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
           out.push(...explainIssues(issue.errors[branch]!, option, found, path));
         } else {
           const expected = [...new Set(rootExpectations(issue.errors))];
-          out.push({ path, message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}` });
+          const only = expected.length === 1 ? Object.entries(EXPECTED_NAMES).find(([, name]) => name === expected[0])?.[0] : undefined;
+          out.push({ path, message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, only, found) });
         }
         break;
       }
@@ -182,9 +183,10 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         const last = relative[relative.length - 1];
         const parent = valueAtPath(root, relative.slice(0, -1));
         if (found === undefined && typeof last === 'string' && isPlainObject(parent)) {
-          out.push({ path, message: `missing ${last}: expected ${expectedName(issue.expected)}` });
+          const about = fieldHint(schema, relative, root, undefined, found);
+          out.push({ path, message: `missing ${last}: expected ${expectedName(issue.expected)}`, hint: about ? `add ${last}: ${about}` : `add ${last}:` });
         } else {
-          out.push({ path, message: `expected ${expectedName(issue.expected)}, found ${describeValue(found)}` });
+          out.push({ path, message: `expected ${expectedName(issue.expected)}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, issue.expected, found) });
         }
         break;
       }
@@ -194,22 +196,64 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         out.push({
           path,
           message: `expected ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(', ')}`}, found ${describeValue(found)}`,
-          hint: close ? `did you mean ${JSON.stringify(close)}?` : undefined,
+          hint: close ? `did you mean ${JSON.stringify(close)}?` : fieldHint(schema, relative, root, undefined, found),
         });
         break;
       }
       case 'too_small':
       case 'too_big':
-        out.push({ path, message: sizeMessage(issue, found) });
+        out.push({ path, message: sizeMessage(issue, found), hint: fieldHint(schema, relative, root, undefined, found) });
         break;
       case 'invalid_format':
-        out.push({ path, message: `${issue.message}, found ${describeValue(found)}` });
+        out.push({ path, message: `${issue.message}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, undefined, found) });
         break;
-      default:
-        out.push({ path, message: issue.message });
+      default: {
+        // A refinement may say how to fix what it refuses: addIssue({…, params: {hint}}).
+        const hint = issue.code === 'custom' && typeof issue.params?.hint === 'string' ? issue.params.hint : undefined;
+        out.push({ path, message: issue.message, hint: hint ?? fieldHint(schema, relative, root, undefined, found) });
+      }
     }
   }
   return out;
+}
+
+/** What a field is for, from its schema's description (`.meta({description})`), if it has one. */
+function fieldDescription(schema: z.ZodType, path: readonly PathSegment[], root: unknown): string | undefined {
+  let field: z.ZodType | undefined = schema;
+  if (path.length > 0) {
+    // The field as declared, before unwrapping: `.optional().meta(…)` puts the description on the wrapper.
+    const parent = schemaAtPath(schema, path.slice(0, -1), root);
+    const def = parent ? defOf(parent) : undefined;
+    const segment = String(path[path.length - 1]);
+    if (def?.type === 'object') field = def.shape && Object.hasOwn(def.shape, segment) ? def.shape[segment] : undefined;
+    else if (def?.type === 'array') field = def.element;
+    else if (def?.type === 'record') field = def.valueType;
+    else field = undefined;
+  }
+  for (let guard = 0; field && guard < 8; guard++) {
+    if (field.description) return field.description;
+    const def = defOf(field);
+    field = WRAPPERS.has(def.type) ? def.innerType : def.type === 'pipe' ? def.in : undefined;
+  }
+  return undefined;
+}
+
+/** A hint for a value of the wrong shape: how to write what was expected, and what the field is for. */
+function fieldHint(schema: z.ZodType, path: readonly PathSegment[], root: unknown, expected: string | undefined, found: unknown): string | undefined {
+  const how =
+    expected === 'array'
+      ? 'write a list: one item per line, each starting with "- ", or [a, b]'
+      : expected === 'object' || expected === 'record'
+        ? 'write a mapping: key: value pairs, indented under this key, or { key: value }'
+        : found === null
+          ? 'nothing after a key (or a lone "-") is null: write the value'
+          : expected === 'string' && found !== undefined && typeof found !== 'object'
+            ? `put it in quotes to make it text: "${String(found)}"`
+            : typeof found === 'object'
+              ? 'write a single value on the same line as the key, not a list or a mapping; quote text that holds ": " or starts with [ or {'
+              : undefined;
+  const about = fieldDescription(schema, path, root);
+  return [how, about].filter((part) => part !== undefined).join('; ') || undefined;
 }
 
 /** The branch the user most likely meant: not a plain type mismatch, and with the fewest problems. */
@@ -383,7 +427,7 @@ export function checkVerdicts(experiment: Experiment): DocumentIssue[] {
   const unknownId = (kind: string, id: string, known: string[]) => {
     const close = closestName(id, known);
     return {
-      message: `no ${kind} step of the method has the id "${id}"`,
+      message: `no ${kind} step of the method has the id ${describeValue(id)}`,
       hint: close ? `did you mean ${close}?` : known.length ? `${kind} steps with ids: ${known.join(', ')}` : `give the ${kind} step an id: and name it here`,
     };
   };
@@ -452,11 +496,12 @@ function checkActivity(activity: Activity, registry: DriverRegistry): DocumentIs
     });
   }
   const args = activity.with ?? {};
+  const catalog = `\`faultline drivers ${activity.ref.split('.')[0]}\` lists the arguments of ${activity.ref}`;
   for (const issue of describeSchemaIssues(entry.args, args, [...activity.path, 'with'])) {
     // A ${steps.…} value is known only at run time; the engine validates the arguments again then.
     const value = valueAtPath(args, issue.path.slice(activity.path.length + 1));
     if (typeof value === 'string' && hasStepReference(value)) continue;
-    issues.push(issue);
+    issues.push({ ...issue, hint: issue.hint ?? catalog });
   }
   return issues;
 }
@@ -487,7 +532,8 @@ function checkTargets(targets: unknown, registry: DriverRegistry): DocumentIssue
       continue;
     }
     const schema = registry.get(name).target;
-    if (schema) issues.push(...describeSchemaIssues(schema, settings, ['targets', name]));
+    const catalog = `targets.${name} holds the ${name} driver's connection settings and what it may touch`;
+    if (schema) issues.push(...describeSchemaIssues(schema, settings, ['targets', name]).map((issue) => ({ ...issue, hint: issue.hint ?? catalog })));
   }
   return issues;
 }

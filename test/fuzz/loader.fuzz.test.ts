@@ -103,6 +103,11 @@ async function check(input: HostileInput, run: number): Promise<void> {
   }
   if (error.exit !== 'invalidInput') fail('InvalidInputError with the wrong exit code', error.exit);
   if (error.problems.length === 0) fail('InvalidInputError without problems', error.message);
+  // Each refusal says how to fix it: at least one of its problems carries a hint.
+  if (error.problems.length > 0 && !error.problems.some((problem) => problem.hint)) {
+    const first = error.problems[0]!;
+    fail(`refused without a hint: ${first.message.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 80)}`, error.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n'));
+  }
   for (const problem of error.problems) {
     if (!(problem.line >= 1 && problem.column >= 1 && Number.isInteger(problem.line) && Number.isInteger(problem.column))) {
       fail('a problem without a line and column', JSON.stringify(problem).slice(0, 300));
@@ -128,6 +133,7 @@ describe('the loader under hostile input', () => {
     await fc.assert(
       fc.asyncProperty(hostileInput, async (input) => {
         await check(input, run++);
+        if (run % 10_000 === 0) console.log(`fuzz: ${run} inputs, ${failures.length} failing so far, slowest ${slowest.cpuMs.toFixed(0)} ms CPU`);
       }),
       { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}) },
     );
