@@ -671,7 +671,8 @@ function toProblems(issues: DocumentIssue[], parsed: ParsedSource): InputProblem
 
 /** Messages quote the values they refuse; a 200 KB value is cut, so the message stays readable. */
 function shortenQuotes(text: string): string {
-  return text.replace(/"([^"\n]{80,})"/g, (_whole, inner: string) => `"${inner.slice(0, 37)}…${inner.slice(-20)}" (${inner.length.toLocaleString('en')} characters)`);
+  const cut = (inner: string) => `${inner.slice(0, 37)}…${inner.slice(-20)} (${inner.length.toLocaleString('en')} characters)`;
+  return text.replace(/"([^"\n]{80,})"/g, (_whole, inner: string) => `"${cut(inner)}"`).replace(/[^\s"]{120,}/g, cut);
 }
 
 /** The offset an issue points at: its node, its key, or the deepest part of its path that exists. */
