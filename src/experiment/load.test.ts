@@ -218,6 +218,12 @@ describe('hostile inputs', () => {
 });
 
 describe('parseVarAssignments', () => {
+  it('refuses __proto__, which would pollute the prototype of every object', () => {
+    expect(() => parseVarAssignments(['__proto__.polluted=yes'])).toThrow(/is not a var name/);
+    expect(() => parseVarAssignments(['a.__proto__=1'])).toThrow(/is not a var name/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('builds nested vars and reads scalars', () => {
     expect(parseVarAssignments(['demo.without=timeouts', 'port=8080', 'debug=true', 'id=007', 'empty=', 'demo.n=1', 'eq=a=b'])).toEqual({
       demo: { without: 'timeouts', n: 1 },

@@ -138,3 +138,15 @@ describe('step references', () => {
     ]);
   });
 });
+
+describe('names of prototype properties', () => {
+  it.each(['${env.constructor}', '${env.__proto__}', '${secrets.toString}', '${secrets.constructor}', '${vars.constructor}', '${vars.demo.hasOwnProperty}'])(
+    '%s resolves to nothing: only own properties count',
+    (text) => {
+      const { result, issues } = substitute(text);
+      expect(result).toBe(text);
+      expect(issues).toHaveLength(1);
+      expect(issues[0]!.message).toMatch(/not set|unknown secret|unknown var/);
+    },
+  );
+});
