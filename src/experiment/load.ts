@@ -7,7 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, vis
 import { FaultlineError, InvalidInputError, type InputProblem } from '../core/errors.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { experimentSchema, type Experiment } from './schema.js';
-import { isPlainObject, mergeVars, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';
+import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';
 import {
   explainIssues,
   formatPath,
@@ -72,13 +72,14 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
   const document = source as Record<string, unknown>;
 
   const issues: DocumentIssue[] = [];
+  const budget = expansionBudget();
   const secrets = await resolveSecrets(document.secrets, { dir: dirname(path), env: options.env });
   issues.push(...secrets.issues);
   const fileVars = isPlainObject(document.vars)
-    ? (substituteVariables(document.vars, context(options.env, {}, {}, ['env']), ['vars'], issues) as Record<string, unknown>)
+    ? (substituteVariables(document.vars, context(budget, options.env, {}, {}, ['env']), ['vars'], issues) as Record<string, unknown>)
     : {};
   const vars = mergeVars(fileVars, options.vars ?? {});
-  const everywhere = context(options.env, vars, secrets.values, ['env', 'vars', 'secrets', 'steps']);
+  const everywhere = context(budget, options.env, vars, secrets.values, ['env', 'vars', 'secrets', 'steps']);
 
   const substituted: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(document)) {
@@ -96,10 +97,10 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
   // themselves (a document of the wrong shape would crash them or make them report nonsense).
   const semanticIssues = result.success
     ? validateAgainstDrivers(result.data, options.registry)
-    : validateWellFormedParts(substituted, options.registry).filter((issue) => !schemaIssues.some((s) => isWithin(issue.path, s.path)));
+    : validateWellFormedParts(substituted, options.registry).filter(notWithin(schemaIssues));
   // A string whose substitution failed is reported once, not again as a value of the wrong type.
   issues.push(
-    ...[...schemaIssues, ...semanticIssues].filter((issue) => !substitutionProblems.some((s) => isWithin(issue.path, s.path))),
+    ...[...schemaIssues, ...semanticIssues].filter(notWithin(substitutionProblems)),
     ...stepReferencesOutsideActivities(substituted),
   );
   if (issues.length === 0 && !result.success) {
@@ -117,16 +118,23 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
 }
 
 function context(
+  budget: ExpansionBudget,
   env: Readonly<Record<string, string | undefined>>,
   vars: Record<string, unknown>,
   secrets: Record<string, string>,
   allowed: SubstitutionContext['allowed'] extends ReadonlySet<infer N> ? N[] : never,
 ): SubstitutionContext {
-  return { env, vars, secrets, allowed: new Set(allowed) };
+  return { env, vars, secrets, allowed: new Set(allowed), budget };
 }
 
-function isWithin(path: readonly PathSegment[], ancestor: readonly PathSegment[]): boolean {
-  return ancestor.length <= path.length && ancestor.every((segment, index) => String(path[index]) === String(segment));
+/**
+ * Keeps the issues that lie outside every one of `reported`'s paths. Linear: a hostile file can hold
+ * tens of thousands of problems, and comparing each with each took seconds.
+ */
+function notWithin(reported: readonly DocumentIssue[]): (issue: DocumentIssue) => boolean {
+  const key = (path: readonly PathSegment[]) => path.map((segment) => JSON.stringify(String(segment))).join('/');
+  const paths = new Set(reported.map((issue) => key(issue.path)));
+  return (issue) => !issue.path.some((_segment, index) => paths.has(key(issue.path.slice(0, index + 1)))) && !paths.has('');
 }
 
 /** Turns `--var a.b=1` assignments into nested vars: {a: {b: 1}}. Values read as in YAML: numbers, true/false, else text. */

@@ -23,6 +23,55 @@ export interface SubstitutionContext {
   secrets: Readonly<Record<string, string>>;
   /** Namespaces usable here; `vars` may use only env, for instance. */
   allowed: ReadonlySet<Namespace>;
+  /** What substitution may still add, shared by every string of a document. */
+  budget?: ExpansionBudget;
+}
+
+/**
+ * What substitution may add to one document in all. A 20 KB var used a hundred thousand times (or a
+ * list of 20,000 used in 20,000 places) would expand a small file into gigabytes: an expansion bomb.
+ */
+export const MAX_EXPANDED_CHARACTERS = 16 * 1024 * 1024;
+export const MAX_EXPANDED_VALUES = 100_000;
+
+export interface ExpansionBudget {
+  characters: number;
+  values: number;
+  exhausted: boolean;
+}
+
+export function expansionBudget(): ExpansionBudget {
+  return { characters: MAX_EXPANDED_CHARACTERS, values: MAX_EXPANDED_VALUES, exhausted: false };
+}
+
+/** How many values (items, mappings, scalars) `value` holds, counting no further than `limit`. */
+function countValues(value: unknown, limit: number): number {
+  let count = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && count <= limit) {
+    const next = pending.pop();
+    count++;
+    if (Array.isArray(next)) pending.push(...next);
+    else if (isPlainObject(next)) pending.push(...Object.values(next));
+  }
+  return count;
+}
+
+/** Takes what a substituted value adds from the budget; false (and one problem) once it is spent. */
+function chargeExpansion(value: unknown, context: SubstitutionContext, path: PathSegment[], issues: DocumentIssue[]): boolean {
+  const budget = context.budget;
+  if (!budget) return true;
+  if (budget.exhausted) return false;
+  if (typeof value === 'string') budget.characters -= value.length;
+  else if (typeof value === 'object' && value !== null) budget.values -= countValues(value, budget.values);
+  if (budget.characters >= 0 && budget.values >= 0) return true;
+  budget.exhausted = true;
+  issues.push({
+    path,
+    message: `variables expand to more than ${MAX_EXPANDED_CHARACTERS / 1024 / 1024} MiB of text or ${MAX_EXPANDED_VALUES.toLocaleString('en')} values in all: the file looks like an expansion bomb`,
+    hint: 'use large vars in fewer places',
+  });
+  return false;
 }
 
 /**
@@ -157,11 +206,14 @@ function substituteString(text: string, context: SubstitutionContext, path: Path
 
   if (only && only[0] === text && only[1] !== undefined) {
     const resolved = resolveExpression(only[1], context, { whole: true, expression: text, path, issues });
-    return issues.length > before ? text : resolved.value;
+    if (issues.length > before || !chargeExpansion(resolved.value, context, path, issues)) return text;
+    return resolved.value;
   }
 
   let out = '';
   let last = 0;
+  // The same failing ${…} written 400 times in one text is one problem, not 400.
+  const failed = new Set<string>();
   for (const match of matches) {
     out += text.slice(last, match.index);
     last = match.index + match[0].length;
@@ -173,7 +225,11 @@ function substituteString(text: string, context: SubstitutionContext, path: Path
       issues.push({ path, needle: '${', message: 'unterminated ${: expected ${namespace.name}', hint: 'write $${ for a literal ${' });
       continue;
     }
+    if (failed.has(match[0])) continue;
+    const failures = issues.length;
     const resolved = resolveExpression(match[1], context, { whole: false, expression: match[0], path, issues });
+    if (issues.length > failures) failed.add(match[0]);
+    if (!chargeExpansion(resolved.value, context, path, issues)) return text;
     out += resolved.value;
   }
   out += text.slice(last);
@@ -211,7 +267,9 @@ function resolveExpression(inner: string, context: SubstitutionContext, site: Ex
       'vars are read before secrets and other vars exist: refer to those where the value is used',
     );
   }
-  if (rest === '') return fail(`${site.expression} names no ${namespace === 'vars' ? 'var' : namespace === 'env' ? 'variable' : 'secret'}`);
+  if (rest === '') {
+    return fail(`${site.expression} names no ${namespace === 'vars' ? 'var' : namespace === 'env' ? 'variable' : 'secret'}`, `write \${${namespace}.<name>}`);
+  }
 
   if (namespace === 'env') {
     const separator = rest.indexOf(':-');
@@ -254,7 +312,10 @@ function resolveExpression(inner: string, context: SubstitutionContext, site: Ex
     );
   }
   if (!site.whole && (typeof value.found === 'object' && value.found !== null)) {
-    return fail(`vars.${rest} is a ${Array.isArray(value.found) ? 'list' : 'mapping'}, so it can only be a whole value, not part of a text`);
+    return fail(
+      `vars.${rest} is a ${Array.isArray(value.found) ? 'list' : 'mapping'}, so it can only be a whole value, not part of a text`,
+      `write "\${vars.${rest}}" alone as the value, or use one of its items: \${vars.${rest}.<key or index>}`,
+    );
   }
   return { value: site.whole ? value.found : String(value.found) };
 }

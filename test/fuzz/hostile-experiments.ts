@@ -109,6 +109,9 @@ const TEXT_BASES: Record<string, string> = {
   'misspelt-top': 'version: 1\ntitel: t\nmethd:\n  - probe: http\n',
   'empty-method': 'version: 1\ntitle: t\nmethod:\n',
   'empty-item': 'version: 1\ntitle: t\nmethod:\n  -\n',
+  // Small files that substitution would expand to 18 MB of text, or to 100,000 values.
+  'expansion-bomb-text': `version: 1\ntitle: t\nvars:\n  a: ${'x'.repeat(20_000)}\nmethod:\n  - probe: http\n    with:\n      url: "http://127.0.0.1/"\n      headers:\n${Array.from({ length: 30 }, (_, i) => `        h${i}: "${'${vars.a}'.repeat(30)}"\n`).join('')}`,
+  'expansion-bomb-values': `version: 1\ntitle: t\nvars:\n  a: [${Array(1000).fill('1').join(', ')}]\ntags:\n${'  - ${vars.a}\n'.repeat(120)}method:\n  - probe: http\n`,
 };
 
 /** The example experiments, every fixture of a known mistake, a kitchen sink and the text tricks. */

@@ -87,7 +87,11 @@ async function check(input: HostileInput, run: number): Promise<void> {
   const wallMs = performance.now() - wallBefore;
   if (cpuMs > slowest.cpuMs) slowest = { cpuMs, wallMs, run, base };
 
-  const fail = (cause: string, detail: string) => failures.push({ cause, run, detail, input, bytes, ext, base });
+  const fail = (cause: string, detail: string) => {
+    // A long run says what it found as it finds it, not only at the end.
+    if (!failures.some((failure) => failure.cause === cause)) console.log(`fuzz: new failure at path ${run}: ${cause}`);
+    failures.push({ cause, run, detail, input, bytes, ext, base });
+  };
   if (cpuMs > CPU_LIMIT_MS) fail(`slow: over ${CPU_LIMIT_MS} ms of CPU`, `${cpuMs.toFixed(0)} ms CPU, ${wallMs.toFixed(0)} ms wall`);
   if (error === undefined) {
     outcomes.valid++;
