@@ -182,6 +182,27 @@ describe('hostile inputs', () => {
     ['tabs.yaml', () => 'version: 1\nmethod:\n\t- probe: demo\n', /tabs are not allowed as indentation/],
     ['two-docs.yaml', () => 'version: 1\n---\nversion: 1\n', /a second document starts here/],
     ['syntax.yaml', () => 'version: 1\ntitle: [unclosed\nmethod: []\n', /Flow sequence|must be sufficiently indented|Missing/],
+    // A 20 KB var used 40,000 times: 800 MB if it were expanded.
+    [
+      'expansion-text.yaml',
+      () =>
+        `version: 1\ntitle: t\nvars:\n  a: ${'x'.repeat(20_000)}\nmethod:\n  - probe: demo\n    with:\n${Array.from({ length: 100 }, (_, i) => `      h${i}: "${'${vars.a}'.repeat(400)}"\n`).join('')}`,
+      /expansion bomb/,
+    ],
+    ['expansion-values.yaml', () => `version: 1\ntitle: t\nvars:\n  a: [${Array(8000).fill('1').join(',')}]\ntags:\n${'  - ${vars.a}\n'.repeat(3000)}method: []\n`, /expansion bomb/],
+    // 80,000 failing references: one problem for each text, not one for each reference.
+    ['failing-references.yaml', () => `version: 1\ntitle: t\nvars:\n${Array.from({ length: 200 }, (_, i) => `  t${i}: "${'${vars.b}'.repeat(400)}"\n`).join('')}method: []\n`, /cannot be used here/],
+    ['self-alias.yaml', () => 'version: 1\ntitle: t\nvars: &v { a: [1, { b: *v }] }\nmethod: []\n', /inside the value of its own anchor/],
+    [
+      'deep-aliases.yaml',
+      () => {
+        // Each anchor nests the one before 50 levels deeper: fine in the text, 200 levels once expanded.
+        const lines = ['version: 1', 'title: t', 'vars:', `  a0: &a0 ${'['.repeat(50)}1${']'.repeat(50)}`];
+        for (let i = 1; i < 4; i++) lines.push(`  a${i}: &a${i} ${'['.repeat(50)}*a${i - 1}${']'.repeat(50)}`);
+        return `${lines.join('\n')}\nmethod: []\n`;
+      },
+      /aliases nest the document more than 128 levels deep/,
+    ],
   ];
 
   it.each(cases)('%s gets a clear error quickly', async (name, content, message) => {
@@ -194,6 +215,7 @@ describe('hostile inputs', () => {
     expect(error).toBeInstanceOf(InvalidInputError);
     const problems = (error as InvalidInputError).problems;
     expect(problems.length).toBeGreaterThan(0);
+    expect(problems.length).toBeLessThan(1000);
     expect(problems.map((p) => p.message).join('\n')).toMatch(message);
     for (const problem of problems) expect(problem.line).toBeGreaterThanOrEqual(1);
   });
