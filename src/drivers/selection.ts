@@ -4,6 +4,7 @@
 // listed them in, so `run --seed <n>` and `plan --seed <n>` hit the same targets.
 import { z } from 'zod';
 import { FaultlineError } from '../core/errors.js';
+import { fnv1a32 } from '../core/hash.js';
 
 export const selectionModeSchema = z
   .union([
@@ -30,19 +31,9 @@ export function selectionSize(mode: SelectionMode, total: number): number {
   return Math.min(total, Math.max(1, Math.ceil((total * mode.percent) / 100 - 1e-9)));
 }
 
-/** FNV-1a over a string: a stable 32-bit hash to mix the step into the run's seed. */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** mulberry32: small, fast and good enough to shuffle targets; Math.random cannot be seeded. */
 export function seededRandom(seed: number, salt = ''): () => number {
-  let state = (hash32(`${seed}:${salt}`) ^ seed) >>> 0;
+  let state = (fnv1a32(`${seed}:${salt}`) ^ seed) >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
