@@ -1,7 +1,7 @@
 // The run's faults and provisions as the journal sees them: each goes through the fault lifecycle
 // (src/safety/fault-lifecycle.ts), and here becomes a FaultRecord, an activity and a window in the
 // workload's recorder. Undone newest first; provisions after the teardown, faults as soon as they end.
-import type { Driver, ProvisionDefinition } from '../drivers/types.js';
+import type { Driver, ProvisionDefinition, ReachEvidence, ReachReading, ReachReadings } from '../drivers/types.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { HeldFault } from '../safety/fault-lifecycle.js';
 import { DEFAULT_ACTION_TIMEOUT_MS, driverContext, parseArgs, toJournalError } from './activity.js';
@@ -14,6 +14,8 @@ export interface LiveFault {
   record: FaultRecord;
   held: HeldFault;
   undoing?: Promise<void>;
+  /** Reads the driver's counters and judges its evidence of reach (actions with readReach only). */
+  reach?: { read: () => Promise<ReachReading>; readings?: ReachReadings; judge: (readings: ReachReadings) => ReachEvidence };
 }
 
 interface HeldProvision {
@@ -118,6 +120,13 @@ export class RunFaults {
     };
     run.journal.faults.push(record);
     const live: LiveFault = { record, held };
+    const effect = entry.effect?.(args);
+    if (effect) record.effect = effect;
+    if (entry.readReach && entry.judgeReach) {
+      // A reading that fails is a reading the driver could not make, not a failed fault.
+      const read = () => entry.readReach!(args, prepared, driverContext(run.env, driver, AbortSignal.timeout(DEFAULT_ACTION_TIMEOUT_MS), [])).catch((error: unknown) => ({ counters: {}, unavailable: errorMessage(error) }));
+      live.reach = { read, judge: (readings) => entry.judgeReach!(args, readings) };
+    }
     // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
     this.live.push(live);
     try {
@@ -129,6 +138,7 @@ export class RunFaults {
       record.output = output;
       activity.output = output;
       run.outputs.set(item.id, output);
+      if (live.reach) live.reach.readings = { applied: await live.reach.read() };
       finish();
       run.emit({ type: 'fault', fault: record });
       return live;
@@ -164,6 +174,7 @@ export class RunFaults {
       record.undoneAt = this.run.clock.date().toISOString();
       record.undoneAtMs = Math.round(this.run.elapsed());
       this.run.workload?.recorder.faultEnded(record.key, this.run.workload.elapsed());
+      if (live.reach?.readings) record.reach = live.reach.judge({ ...live.reach.readings, undone: await live.reach.read() });
     } else {
       record.status = 'undo-failed';
       record.error = toJournalError(error);

@@ -83,10 +83,15 @@ function renderRun(journal: Journal, options: MarkdownOptions, level: string): s
       '',
       '**Faults** (offsets from the start of the method)',
       '',
-      ...table(
-        ['fault', 'targets', 'applied', 'undone', 'status'],
-        journal.faults.map((f) => [inline(f.name), inline(f.targets.join(', ') || '-'), offset(f.appliedAtMs), offset(f.undoneAtMs), inline(`${faultStatus(f)}${f.error ? `: ${f.error.message}` : ''}`)]),
-      ),
+      ...(journal.faults.some((f) => f.reach)
+        ? table(
+            ['fault', 'targets', 'applied', 'undone', 'status', 'reach'],
+            journal.faults.map((f) => [inline(f.name), inline(f.targets.join(', ') || '-'), offset(f.appliedAtMs), offset(f.undoneAtMs), inline(`${faultStatus(f)}${f.error ? `: ${f.error.message}` : ''}`), inline(f.reach?.summary ?? '-')]),
+          )
+        : table(
+            ['fault', 'targets', 'applied', 'undone', 'status'],
+            journal.faults.map((f) => [inline(f.name), inline(f.targets.join(', ') || '-'), offset(f.appliedAtMs), offset(f.undoneAtMs), inline(`${faultStatus(f)}${f.error ? `: ${f.error.message}` : ''}`)]),
+          )),
     );
   }
   if (journal.windows.length > 0) {

@@ -146,10 +146,16 @@ export function renderSummary(journal: Journal, colors: ChalkInstance, journalPa
   }
   if (journal.faults.length > 0) {
     tables.push(
-      renderTable(
-        ['fault', 'targets', 'applied', 'undone', 'status'],
-        journal.faults.map((f) => [f.name, f.targets.join(', ') || '-', offset(f.appliedAtMs), offset(f.undoneAtMs), faultStatus(f)]),
-      ),
+      // The reach column appears once a driver has told what its fault did ("503 to 37 of 190 requests").
+      journal.faults.some((f) => f.reach)
+        ? renderTable(
+            ['fault', 'targets', 'applied', 'undone', 'status', 'reach'],
+            journal.faults.map((f) => [f.name, f.targets.join(', ') || '-', offset(f.appliedAtMs), offset(f.undoneAtMs), faultStatus(f), f.reach?.summary ?? '-']),
+          )
+        : renderTable(
+            ['fault', 'targets', 'applied', 'undone', 'status'],
+            journal.faults.map((f) => [f.name, f.targets.join(', ') || '-', offset(f.appliedAtMs), offset(f.undoneAtMs), faultStatus(f)]),
+          ),
     );
   }
   if (journal.windows.length > 0) tables.push(renderTable(WINDOW_COLUMNS, journal.windows.map(windowRow)));

@@ -287,16 +287,24 @@ function selectOf(args: SelectionArgs): FaultSelect {
 function describeSelection(args: SelectionArgs): string {
   const select = selectOf(args);
   const which =
-    select.kind === 'all' ? 'every' : select.kind === 'share' ? `${formatRatio(select.share)} of the` : select.kind === 'first' ? `the first ${select.n}` : select.kind === 'every' ? `every ${select.n}th of the` : `${select.fail} in a row then ${select.pass} passed, of the`;
+    select.kind === 'all'
+      ? 'all'
+      : select.kind === 'share'
+        ? `${formatRatio(select.share)} of the`
+        : select.kind === 'first'
+          ? `the first ${select.n}`
+          : select.kind === 'every'
+            ? `every ${select.n}th of the`
+            : `${select.fail} in a row, then ${select.pass} passed, of the`;
   const match = matchOf(args);
   const criteria = [match.methods?.join('|'), match.path, match.pathRegex && `/${match.pathRegex}/`, ...Object.entries(match.headers ?? {}).map(([k, v]) => `${k}: ${v}`)].filter(Boolean);
-  return `${which} ${criteria.length ? `${criteria.join(' ')} ` : ''}request${select.kind === 'all' || select.kind === 'first' ? 's' : 's'}`;
+  return `${which} ${criteria.length ? `${criteria.join(' ')} ` : ''}requests`;
 }
 
 function describeDo(action: FaultDo): string {
   switch (action.kind) {
     case 'status':
-      return `answer ${action.status}`;
+      return `answer ${action.status} to`;
     case 'abort':
       return action.mode === 'reset' ? 'reset the connection of' : 'close the connection of';
     case 'delay':
