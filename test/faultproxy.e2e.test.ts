@@ -1,9 +1,9 @@
 // The fault proxy between real clients and real servers: undici and node:http with and without
 // keep-alive, curl, streamed bodies, a slow and a dead upstream, hostile requests, HTTPS on both sides,
 // and each kind of fault with its exact counts.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch, request as undiciRequest } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { findNginx } from '../testenv/nginx.js';
+import { waitFor } from './support/cli.js';
+import { isCI } from './support/testenv.js';
 import { processesWithToken } from '../src/drivers/faultproxy/managed.js';
 import { startFaultProxy, type RunningFaultProxy } from './support/faultproxy.js';
 import { freePort } from './support/ports.js';
@@ -354,5 +357,100 @@ describe('the process', () => {
     );
     expect(refused).toBe('ECONNREFUSED');
     expect(await processesWithToken(`${token}-nothing`)).toEqual([]);
+  });
+});
+
+/** nginx in the foreground with its own prefix and config (the `http` block's body given), killed in afterAll. */
+async function startNginx(ctx: TestContext, port: number, http: string[]): Promise<void> {
+  const binary = await findNginx();
+  if (!binary) {
+    const message = "nginx is needed by this test: install Debian's nginx with `npm run testenv -- up`";
+    if (isCI()) throw new Error(message);
+    ctx.skip(message);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-faultproxy-nginx-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'temp'));
+  const config = [
+    'daemon off;',
+    'worker_processes 1;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'error.log')} warn;`,
+    'events { worker_connections 256; }',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${join(dir, 'temp', kind)};`),
+    ...http.map((line) => `  ${line}`),
+    '}',
+  ].join('\n');
+  await writeFile(join(dir, 'nginx.conf'), config);
+  const child = spawn(binary!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore', detached: true });
+  // Its own process group: the master and its worker go together.
+  cleanups.push(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  });
+  await waitFor(`nginx on port ${port}`, async () => (await undiciFetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)), 10_000);
+}
+
+describe('nginx on either side', () => {
+  it('nginx as the upstream: its answers pass through, and a fault answers in its place', async (ctx) => {
+    const port = await freePort();
+    await startNginx(ctx, port, [`server { listen 127.0.0.1:${port}; location / { default_type text/plain; return 200 "from nginx $request_uri $http_x_forwarded_for"; } }`]);
+    const front = await startFaultProxy([{ name: 'nginx', listen: '127.0.0.1:0', upstream: `http://127.0.0.1:${port}` }]);
+    cleanups.push(() => front.stop());
+    const agent = new Agent({ connections: 1 });
+    cleanups.push(() => agent.close());
+    for (let i = 0; i < 5; i++) {
+      const response = await undiciRequest(`http://${front.listen('nginx')}/n/${i}`, { dispatcher: agent });
+      expect(response.statusCode).toBe(200);
+      expect(await response.body.text()).toBe(`from nginx /n/${i} 127.0.0.1`);
+    }
+    const fault = await front.fault('status', { proxy: 'nginx', status: 503, every: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await undiciRequest(`http://${front.listen('nginx')}/f`, { dispatcher: agent });
+      await response.body.dump();
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([200, 503, 200, 503]);
+    await fault.remove();
+  });
+
+  it("nginx as the caller: `proxy_next_upstream http_503` retries the proxy's 503s on the other server; without it the 503s reach the client", async (ctx) => {
+    const port = await freePort();
+    const front = await startFaultProxy([{ name: 'one', listen: '127.0.0.1:0', upstream: `http://127.0.0.1:${upstream.port}` }]);
+    cleanups.push(() => front.stop());
+    await startNginx(ctx, port, [
+      // max_fails=0: a 503 must not take the proxy out of the rotation, or nginx would stop asking it.
+      `upstream pair { server ${front.listen('one')} max_fails=0; server 127.0.0.1:${upstream.port} max_fails=0; }`,
+      `server { listen 127.0.0.1:${port};`,
+      '  location /retry/ { proxy_pass http://pair; proxy_next_upstream error timeout http_503; }',
+      '  location /noretry/ { proxy_pass http://pair; proxy_next_upstream off; }',
+      '  location = / { return 200; }',
+      '}',
+    ]);
+    const fault = await front.fault('status', { proxy: 'one', status: 503, name: 'nginx-retry' });
+    const through = async (path: string) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const response = await undiciRequest(`http://127.0.0.1:${port}${path}${i}`);
+        await response.body.dump();
+        statuses.push(response.statusCode);
+      }
+      return statuses;
+    };
+    expect(await through('/retry/')).toEqual(Array(10).fill(200));
+    const retried = (await fault.reach()).counts!;
+    // Round robin sent about half the first attempts to the proxy, and each of those got a 503.
+    expect(retried.faulted).toBeGreaterThan(0);
+    expect(retried.faulted).toBe(retried.seen);
+    const without = await through('/noretry/');
+    expect(without.filter((s) => s === 503).length).toBe((await fault.reach()).counts!.faulted - retried.faulted);
+    expect(without).toContain(503);
+    await fault.remove();
   });
 });
