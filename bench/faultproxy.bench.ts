@@ -6,7 +6,9 @@
 //      unlike the two figures around it;
 //   3. added latency: one keep-alive connection, requests one after another, each timed with hrtime
 //      (autocannon rounds to whole milliseconds, too coarse for a fraction of one), p50 and p99 minus direct's.
-// The target (bench/server.mjs), the fault proxy and toxiproxy-server each run in their own process.
+// The target (bench/server.mjs), the fault proxy and toxiproxy-server each run in their own process, and
+// so does `bare` (bench/bare-proxy.mjs): the least a Node.js proxy does (node:http in, undici out, no
+// fault logic), which tells the cost of Node.js from the cost of the fault proxy's own work.
 // Run: npx tsx bench/faultproxy.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_SEQUENTIAL,
 // TOXIPROXY_SERVER to change the defaults; toxiproxy-server is looked for on PATH and in the testenv cache).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +30,7 @@ const sequential = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const TOXIPROXY_API_PORT = 21590;
 const TOXIPROXY_LISTEN_PORT = 21591;
 
-type Path = 'direct' | 'faultproxy' | 'toxiproxy';
+type Path = 'direct' | 'faultproxy' | 'toxiproxy' | 'bare';
 
 interface Sample {
   rps: number;
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
   const stateDir = stateDirFor(runId);
   const token = newToken(runId);
   let toxiproxy: ChildProcess | undefined;
+  let bare: ChildProcess | undefined;
   try {
     const [line] = (await once(server.stdout!, 'data')) as [Buffer];
     const targetPort = Number(line.toString().trim());
@@ -113,19 +116,22 @@ async function main(): Promise<void> {
     });
     const started = await startToxiproxy(targetPort);
     toxiproxy = started.child;
+    bare = spawn(process.execPath, [fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url)), String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [bareLine] = (await once(bare.stdout!, 'data')) as [Buffer];
     const urls: Record<Path, string> = {
       direct: `http://127.0.0.1:${targetPort}/api/items`,
       faultproxy: `http://${state.proxies.bench}/api/items`,
       toxiproxy: started.url,
+      bare: `http://127.0.0.1:${bareLine.toString().trim()}/api/items`,
     };
     console.log(`target ${urls.direct}; ${connections} connections, ${seconds} s per throughput run, ${rounds} rounds (alternating), ${sequential} sequential requests for latency; Node ${process.version}`);
     for (const url of Object.values(urls)) await autocannon({ url, connections, duration: 1 });
-    const rps: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [] };
-    const p50: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [] };
-    const p99: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [] };
-    const cpu: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [] };
-    const pidOf: Record<Path, number> = { direct: server.pid!, faultproxy: state.pid, toxiproxy: toxiproxy.pid! };
-    const paths: Path[] = ['direct', 'faultproxy', 'toxiproxy'];
+    const rps: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [], bare: [] };
+    const p50: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [], bare: [] };
+    const p99: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [], bare: [] };
+    const cpu: Record<Path, number[]> = { direct: [], faultproxy: [], toxiproxy: [], bare: [] };
+    const pidOf: Record<Path, number> = { direct: server.pid!, faultproxy: state.pid, toxiproxy: toxiproxy.pid!, bare: bare.pid! };
+    const paths: Path[] = ['direct', 'faultproxy', 'toxiproxy', 'bare'];
     for (let round = 1; round <= rounds; round++) {
       // Rotate the order so that no path always runs first (or last) in a round.
       const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
@@ -155,6 +161,7 @@ async function main(): Promise<void> {
     console.log(`throughput faultproxy/toxiproxy: ${ratio.toFixed(2)} (goal ≥ 1); faultproxy added p50 ${(median(p50.faultproxy) - direct.p50).toFixed(3)} ms (goal < 0.3 ms)`);
   } finally {
     toxiproxy?.kill();
+    bare?.kill();
     await stopProxyServer({ stateDir, token }, () => undefined);
     server.kill();
   }
