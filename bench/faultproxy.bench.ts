@@ -9,7 +9,7 @@
 // The target (bench/server.mjs), the fault proxy and toxiproxy-server each run in their own process, and
 // so does `bare` (bench/bare-proxy.mjs): the least a Node.js proxy does (node:http in, undici out, no
 // fault logic), which tells the cost of Node.js from the cost of the fault proxy's own work.
-// Run: npx tsx bench/faultproxy.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_SEQUENTIAL,
+// Run: npm run build && npx tsx bench/faultproxy.bench.ts   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_SEQUENTIAL,
 // TOXIPROXY_SERVER to change the defaults; toxiproxy-server is looked for on PATH and in the testenv cache).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,7 +20,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
-import { newToken, startProxyServer, stateDirFor, stopProxyServer } from '../src/drivers/faultproxy/managed.js';
+// The compiled proxy, as users run it: from the sources it would run under tsx, whose loader makes every
+// Error (and undici makes some per request) pay for source maps.
+import { newToken, startProxyServer, stateDirFor, stopProxyServer } from '../dist/drivers/faultproxy/managed.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -84,7 +86,7 @@ function findToxiproxy(): string {
 }
 
 async function startToxiproxy(targetPort: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(findToxiproxy(), ['-host', '127.0.0.1', '-port', String(TOXIPROXY_API_PORT)], { stdio: 'ignore' });
+  const child = spawn(findToxiproxy(), ['-host', '127.0.0.1', '-port', String(TOXIPROXY_API_PORT)], { stdio: 'ignore', detached: true });
   const api = `http://127.0.0.1:${TOXIPROXY_API_PORT}`;
   for (let i = 0; i < 200; i++) {
     const created = await fetch(`${api}/proxies`, {
@@ -99,7 +101,11 @@ async function startToxiproxy(targetPort: number): Promise<{ child: ChildProcess
 }
 
 async function main(): Promise<void> {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Every server in a session of its own, as the fault proxy is (detached, so a Ctrl-C meant for faultline
+  // does not reach it): with the kernel's autogroup scheduling each session is scheduled as one group, and
+  // a hand-off between groups waits longer on a busy machine than one inside a group, so servers sharing
+  // the benchmark's session would be favoured over the fault proxy.
+  const server = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   const runId = `bench-${process.pid}`;
   const stateDir = stateDirFor(runId);
   const token = newToken(runId);
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     });
     const started = await startToxiproxy(targetPort);
     toxiproxy = started.child;
-    bare = spawn(process.execPath, [fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url)), String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    bare = spawn(process.execPath, [fileURLToPath(new URL('./bare-proxy.mjs', import.meta.url)), String(targetPort)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     const [bareLine] = (await once(bare.stdout!, 'data')) as [Buffer];
     const urls: Record<Path, string> = {
       direct: `http://127.0.0.1:${targetPort}/api/items`,
