@@ -222,6 +222,17 @@ describe('faults, with exact counts', () => {
     expect((await fault.remove()).join('\n')).toContain('503 to 2 of 5 requests');
   });
 
+  it('a response header node:http refuses ends that request, not the proxy', async () => {
+    const fault = await proxy.fault('status', { proxy: 'api', path: '/bad-header', responseHeaders: { 'X-Bad': 'line\nbreak' } });
+    const failed = await undiciFetch(`${base}/bad-header`).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    expect(failed).toBe('failed');
+    expect((await undiciFetch(`${base}/after-bad-header`)).status).toBe(200);
+    await fault.remove();
+  });
+
   it('a fault that no request reaches is reported as not reached', async () => {
     const fault = await proxy.fault('status', { proxy: 'api', path: '/never' });
     await (await undiciRequest(`${base}/elsewhere`)).body.dump();

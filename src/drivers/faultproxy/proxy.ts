@@ -162,7 +162,13 @@ export class FaultProxy {
       this.forward(req, res, undefined);
       return;
     }
-    void this.applyDecision(req, res, decision);
+    this.applyDecision(req, res, decision).catch((error: unknown) => this.requestFailed(res, error));
+  }
+
+  /** A request this proxy could not handle (a header value node:http refuses, say): that request ends, the proxy goes on. */
+  private requestFailed(res: ServerResponse, error: unknown): void {
+    process.stderr.write(`faultproxy ${this.config.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    res.destroy();
   }
 
   private async applyDecision(req: IncomingMessage, res: ServerResponse, decision: Decision): Promise<void> {
@@ -259,7 +265,13 @@ export class FaultProxy {
             body.destroy();
             return;
           }
-          res.writeHead(statusCode, out);
+          try {
+            res.writeHead(statusCode, out);
+          } catch (error) {
+            body.destroy();
+            this.requestFailed(res, error);
+            return;
+          }
           if (decision?.throttle !== undefined) void this.throttle(body, res, decision.throttle);
           else pipeline(body, res, () => undefined);
         };
