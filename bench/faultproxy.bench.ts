@@ -22,7 +22,11 @@ import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 // The compiled proxy, as users run it: from the sources it would run under tsx, whose loader makes every
 // Error (and undici makes some per request) pay for source maps.
-import { newToken, startProxyServer, stateDirFor, stopProxyServer } from '../dist/drivers/faultproxy/managed.js';
+// Loaded by path at run time (run `npm run build` first), so that typechecking a fresh clone, where
+// dist/ does not exist yet, does not depend on it; the types are the sources'.
+const { newToken, startProxyServer, stateDirFor, stopProxyServer } = (await import(
+  new URL('../dist/drivers/faultproxy/managed.js', import.meta.url).href
+)) as typeof import('../src/drivers/faultproxy/managed.js');
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
