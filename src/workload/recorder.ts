@@ -110,7 +110,7 @@ export class OutcomeRecorder {
   private readonly liveFaults = new Map<string, WindowAccumulator>();
   private readonly seconds: WorkloadSecond[] = [];
   private secondsPerEntry = 1;
-  private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number } | undefined;
+  private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number; errorClasses: Partial<Record<OutcomeClass, number>> } | undefined;
   /** openWindows() is asked once per request: the answer is kept until a window opens or closes. */
   private openCache: WindowAccumulator[] | undefined;
 
@@ -133,7 +133,7 @@ export class OutcomeRecorder {
 
   record(windows: readonly WindowAccumulator[], outcome: OutcomeClass, ok: boolean, latencyMs: number | undefined, completedMs: number): void {
     for (const window of windows) window.record(outcome, ok, latencyMs, completedMs);
-    this.recordSecond(ok, latencyMs, completedMs);
+    this.recordSecond(outcome, ok, latencyMs, completedMs);
   }
 
   faultApplied(key: string, name: string, atMs: number): void {
@@ -189,12 +189,13 @@ export class OutcomeRecorder {
     };
   }
 
-  private recordSecond(ok: boolean, latencyMs: number | undefined, completedMs: number): void {
+  private recordSecond(outcome: OutcomeClass, ok: boolean, latencyMs: number | undefined, completedMs: number): void {
     const t = Math.floor(completedMs / 1000);
     if (this.current && this.current.t !== t) this.flushSecond();
-    this.current ??= { t, histogram: createHistogram(), requests: 0, ok: 0 };
+    this.current ??= { t, histogram: createHistogram(), requests: 0, ok: 0, errorClasses: {} };
     this.current.requests += 1;
     if (ok) this.current.ok += 1;
+    else this.current.errorClasses[outcome] = (this.current.errorClasses[outcome] ?? 0) + 1;
     if (latencyMs !== undefined) this.current.histogram.record(toMicros(latencyMs));
   }
 
@@ -211,6 +212,7 @@ export class OutcomeRecorder {
       requests: current.requests,
       ok: current.ok,
       errors: current.requests - current.ok,
+      ...(current.requests > current.ok ? { errorClasses: current.errorClasses } : {}),
       p50: summary?.p50 ?? null,
       p99: summary?.p99 ?? null,
       max: summary?.max ?? null,
@@ -224,6 +226,7 @@ export class OutcomeRecorder {
       last.requests += entry.requests;
       last.ok += entry.ok;
       last.errors += entry.errors;
+      mergeErrorClasses(last, entry);
       last.p50 = maxOrNull(last.p50, entry.p50);
       last.p99 = maxOrNull(last.p99, entry.p99);
       last.max = maxOrNull(last.max, entry.max);
@@ -239,15 +242,26 @@ export class OutcomeRecorder {
     for (let i = 0; i < this.seconds.length; i += 2) {
       const a = this.seconds[i]!;
       const b = this.seconds[i + 1];
-      merged.push(
-        b
-          ? { t: a.t, requests: a.requests + b.requests, ok: a.ok + b.ok, errors: a.errors + b.errors, p50: maxOrNull(a.p50, b.p50), p99: maxOrNull(a.p99, b.p99), max: maxOrNull(a.max, b.max) }
-          : a,
-      );
+      if (b) {
+        const entry: WorkloadSecond = { t: a.t, requests: a.requests + b.requests, ok: a.ok + b.ok, errors: a.errors + b.errors, p50: maxOrNull(a.p50, b.p50), p99: maxOrNull(a.p99, b.p99), max: maxOrNull(a.max, b.max) };
+        mergeErrorClasses(entry, a);
+        mergeErrorClasses(entry, b);
+        merged.push(entry);
+      } else {
+        merged.push(a);
+      }
     }
     this.seconds.splice(0, this.seconds.length, ...merged);
     this.secondsPerEntry *= 2;
   }
+}
+
+/** Adds `from`'s failed requests by class into `into`'s. */
+function mergeErrorClasses(into: WorkloadSecond, from: WorkloadSecond): void {
+  if (!from.errorClasses) return;
+  const classes = { ...into.errorClasses };
+  for (const [outcome, count] of Object.entries(from.errorClasses) as [OutcomeClass, number][]) classes[outcome] = (classes[outcome] ?? 0) + count;
+  into.errorClasses = classes;
 }
 
 function maxOrNull(a: number | null, b: number | null): number | null {
