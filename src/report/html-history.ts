@@ -6,7 +6,7 @@ import { formatDuration } from '../core/duration.js';
 import { formatRatio } from '../core/ratio.js';
 import type { Journal } from '../engine/journal.js';
 import { escapeHtml as esc } from './html-page.js';
-import { resultLook, statusBadge, utc } from './html-run.js';
+import { resultLook, statusBadge, tallyResults, utc } from './html-run.js';
 import type { ChartPayload, ChartSeries, ChartSpec } from './html-timeline.js';
 import { verdictLabel } from './labels.js';
 
@@ -136,9 +136,7 @@ function verdictMatrix(group: RunGroup, panel: number): string {
 
 function runsTable(group: RunGroup, panel: number): string {
   const rows = group.runs.map((run, i) => {
-    const tally = new Map<string, number>();
-    for (const v of run.verdicts) tally.set(v.result, (tally.get(v.result) ?? 0) + 1);
-    const verdicts = [...tally.entries()].map(([result, n]) => `${n} ${resultLook(result).label.toLowerCase()}`).join(', ') || '-';
+    const verdicts = tallyResults(run.verdicts.map((v) => v.result)) || '-';
     return `<tr data-run-id="${esc(run.runId)}" data-started="${esc(run.startedAt)}"><td class="num">${i + 1}</td><td>${esc(utc(run.startedAt))}</td><td><code>${esc(run.runId)}</code></td><td>${statusBadge(run.status)}</td><td>${esc(verdicts)}</td><td class="num">${esc(formatDuration(run.durationMs))}</td><td class="num">${run.seed}</td><td>${esc(run.faultline ?? '')}</td></tr>`;
   });
   return `<div class="scroll"><table class="runs" id="runs-${panel}"><thead><tr><th scope="col" class="num">#</th><th scope="col">started</th><th scope="col">run</th><th scope="col">result</th><th scope="col">verdicts</th><th scope="col" class="num">duration</th><th scope="col" class="num">seed</th><th scope="col">faultline</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;

@@ -80,11 +80,22 @@ function verdictCard(verdict: VerdictRecord, journal: Journal): string {
   ].join('\n');
 }
 
+const RESULT_ORDER = ['pass', 'fail', 'not-exercised', 'unstable'];
+
+/** `2 pass, 1 fail`: known results in a fixed order, then any others as they come. */
+export function tallyResults(results: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const result of results) counts.set(result, (counts.get(result) ?? 0) + 1);
+  const rank = (result: string) => (RESULT_ORDER.includes(result) ? RESULT_ORDER.indexOf(result) : RESULT_ORDER.length);
+  return [...counts.entries()]
+    .sort((a, b) => rank(a[0]) - rank(b[0]))
+    .map(([result, n]) => `${n} ${resultLook(result).label.toLowerCase()}`)
+    .join(', ');
+}
+
 function verdictsSection(journal: Journal): string {
   const verdicts = journal.verdicts ?? [];
-  const counts = new Map<string, number>();
-  for (const v of verdicts) counts.set(v.result, (counts.get(v.result) ?? 0) + 1);
-  const tally = [...counts.entries()].map(([result, n]) => `${n} ${resultLook(result).label.toLowerCase()}`).join(', ');
+  const tally = tallyResults(verdicts.map((v) => v.result));
   return [
     '<section id="verdicts" aria-labelledby="verdicts-h">',
     `<h2 id="verdicts-h">Verdicts${verdicts.length ? ` <span class="muted">(${esc(tally)})</span>` : ''}</h2>`,
@@ -199,7 +210,7 @@ function faultsSection(journal: Journal): string {
     offset(f.scheduledAtMs),
     offset(f.appliedAtMs),
     offset(f.undoneAtMs),
-    `${f.status === 'undone' || f.status === 'applied' ? '' : f.status === 'apply-failed' || f.status === 'undo-failed' ? '<span class="bad"></span>' : ''}${esc(faultStatus(f))}${f.error ? `<br><span class="muted">${esc(f.error.message)}</span>` : ''}`,
+    `${f.status === 'apply-failed' || f.status === 'undo-failed' ? `<span class="bad">${esc(faultStatus(f))}</span>` : esc(faultStatus(f))}${f.error ? `<br><span class="muted">${esc(f.error.message)}</span>` : ''}`,
     esc(describeEffect(f.effect)),
     describeReach(f.reach),
   ]);

@@ -102,13 +102,17 @@ function classesSeen(seconds: readonly WorkloadSecond[]): OutcomeClass[] {
   return OUTCOME_CLASSES.filter((name) => seen.has(name));
 }
 
-const peak = (values: (number | null)[], x: number[]): { value: number; at: number } | undefined => {
+/** The highest (or lowest) value of a series and where it is. */
+function extreme(values: (number | null)[], x: number[], which: 'highest' | 'lowest'): { value: number; at: number } | undefined {
   let best: { value: number; at: number } | undefined;
   values.forEach((value, i) => {
-    if (value !== null && (best === undefined || value > best.value)) best = { value, at: x[i]! };
+    if (value !== null && (best === undefined || (which === 'highest' ? value > best.value : value < best.value))) best = { value, at: x[i]! };
   });
   return best;
-};
+}
+
+/** `+5.5s`, `-1.5s`. */
+export const signedSeconds = (s: number) => `${s < 0 ? '-' : '+'}${Math.abs(s)}s`;
 
 /** The charts of one run; none without a workload. */
 export function runTimeline(journal: Journal): ChartPayload {
@@ -137,12 +141,12 @@ export function runTimeline(journal: Journal): ChartPayload {
   } else if (classes.length === 1) {
     errors[0]!.label = `all errors (${classes[0]})`;
   }
-  const describe = (what: string, series: ChartSeries[], unit: ChartUnit, format: (v: number) => string) => {
-    const top = peak(series.at(-1)!.values, x);
+  const describe = (what: string, series: ChartSeries[], unit: ChartUnit, format: (v: number) => string, which: 'highest' | 'lowest') => {
+    const top = extreme(series.at(-1)!.values, x, which);
     const during = top ? bands.find((b) => top.at >= b.fromS && top.at <= b.toS) : undefined;
-    const faults = bands.length ? `; shaded: ${bands.map((b) => `${b.label} from +${b.fromS}s to +${b.toS}s`).join(', ')}` : '';
+    const faults = bands.length ? `; shaded: ${bands.map((b) => `${b.label} from ${signedSeconds(b.fromS)} to ${signedSeconds(b.toS)}`).join(', ')}` : '';
     return `${what} per ${step === 1 ? 'second' : `${step} seconds`} (${series.map((s) => s.label).join(', ')}, ${unit})${
-      top ? `; highest ${series.at(-1)!.label} ${format(top.value)} at +${top.at}s${during ? ` while ${during.label} was live` : ''}` : ''
+      top ? `; ${which} ${series.at(-1)!.label} ${format(top.value)} at ${signedSeconds(top.at)}${during ? ` while ${during.label} was live` : ''}` : ''
     }${faults}`;
   };
   return {
@@ -150,9 +154,9 @@ export function runTimeline(journal: Journal): ChartPayload {
     xLabel: 'seconds from the method start',
     points: false,
     charts: [
-      { id: 'latency', title: 'Latency', unit: 'ms', series: latency, description: describe('Latency', latency, 'ms', (v) => formatDuration(v)) },
-      { id: 'errors', title: 'Error rate', unit: '%', series: errors, description: describe('Error rate', errors, '%', (v) => `${v}%`) },
-      { id: 'throughput', title: 'Throughput', unit: 'req/s', series: throughput, description: describe('Requests answered', throughput, 'req/s', (v) => `${v} req/s`) },
+      { id: 'latency', title: 'Latency', unit: 'ms', series: latency, description: describe('Latency', latency, 'ms', (v) => formatDuration(v), 'highest') },
+      { id: 'errors', title: 'Error rate', unit: '%', series: errors, description: describe('Error rate', errors, '%', (v) => `${v}%`, 'highest') },
+      { id: 'throughput', title: 'Throughput', unit: 'req/s', series: throughput, description: describe('Requests answered', throughput, 'req/s', (v) => `${v} req/s`, 'lowest') },
     ],
     bands,
     markers,
