@@ -146,7 +146,7 @@ export function runTimeline(journal: Journal): ChartPayload {
     const during = top ? bands.find((b) => top.at >= b.fromS && top.at <= b.toS) : undefined;
     const faults = bands.length ? `; shaded: ${bands.map((b) => `${b.label} from ${signedSeconds(b.fromS)} to ${signedSeconds(b.toS)}`).join(', ')}` : '';
     return `${what} per ${step === 1 ? 'second' : `${step} seconds`} (${series.map((s) => s.label).join(', ')}, ${unit})${
-      top ? `; ${which} ${series.at(-1)!.label} ${format(top.value)} at ${signedSeconds(top.at)}${during ? ` while ${during.label} was live` : ''}` : ''
+      !top ? '' : top.value === 0 && which === 'highest' ? `; ${series.at(-1)!.label} 0 throughout` : `; ${which} ${series.at(-1)!.label} ${format(top.value)} at ${signedSeconds(top.at)}${during ? ` while ${during.label} was live` : ''}`
     }${faults}`;
   };
   return {
