@@ -89,4 +89,19 @@ describe('OutcomeRecorder', () => {
     expect(merged.seconds[0]!.errorClasses).toEqual({ '5xx': 1, 'connection-error': 1 });
     expect(merged.seconds.reduce((sum, s) => sum + (s.errorClasses?.['5xx'] ?? 0), 0)).toBe(MAX_SECOND_ENTRIES);
   });
+
+  it('tells a listener of each second once it is over, empty seconds of an outage included', () => {
+    const recorder = new OutcomeRecorder();
+    const told: [number, number][] = [];
+    recorder.watchSeconds((second) => told.push([second.t, second.requests]));
+    const w = recorder.openWindows();
+    recorder.record(w, '2xx', true, 5, 100);
+    recorder.record(w, '2xx', true, 5, 200);
+    expect(told).toEqual([]);
+    recorder.record(w, '2xx', true, 5, 3100);
+    // Seconds without an answer are known once the next answer's second is over.
+    expect(told).toEqual([[0, 2]]);
+    recorder.finish(4000, 0);
+    expect(told).toEqual([[0, 2], [1, 0], [2, 0], [3, 1]]);
+  });
 });

@@ -111,6 +111,8 @@ export class OutcomeRecorder {
   private readonly seconds: WorkloadSecond[] = [];
   private secondsPerEntry = 1;
   private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number; errorClasses: Partial<Record<OutcomeClass, number>> } | undefined;
+  /** Told of each second as it completes, for live progress; merged entries are not told again. */
+  private secondListener: ((second: WorkloadSecond) => void) | undefined;
   /** openWindows() is asked once per request: the answer is kept until a window opens or closes. */
   private openCache: WindowAccumulator[] | undefined;
 
@@ -118,6 +120,11 @@ export class OutcomeRecorder {
     this.total = new WindowAccumulator('total', 'total', startMs);
     this.baseline = new WindowAccumulator('baseline', 'baseline', startMs);
     this.windows.push(this.baseline);
+  }
+
+  /** Calls `listener` with each second once it is over (seconds without any answer too, once answers resume). */
+  watchSeconds(listener: (second: WorkloadSecond) => void): void {
+    this.secondListener = listener;
   }
 
   /** The windows a request due now belongs to; captured at dispatch, so late answers count where they were asked. */
@@ -205,9 +212,9 @@ export class OutcomeRecorder {
     this.current = undefined;
     // Seconds without any answer are entries too: a chart must show the outage, not skip it.
     const nextT = (this.seconds.at(-1)?.t ?? current.t - 1) + this.secondsPerEntry;
-    for (let t = nextT; t < current.t; t += 1) this.pushSecond({ t, requests: 0, ok: 0, errors: 0, p50: null, p99: null, max: null });
+    for (let t = nextT; t < current.t; t += 1) this.pushSecond(this.told({ t, requests: 0, ok: 0, errors: 0, p50: null, p99: null, max: null }));
     const summary = summarizeHistogram(current.histogram);
-    this.pushSecond({
+    const entry: WorkloadSecond = {
       t: current.t,
       requests: current.requests,
       ok: current.ok,
@@ -216,7 +223,14 @@ export class OutcomeRecorder {
       p50: summary?.p50 ?? null,
       p99: summary?.p99 ?? null,
       max: summary?.max ?? null,
-    });
+    };
+    this.pushSecond(this.told(entry));
+  }
+
+  /** Tells the listener of a second before it may be merged into the series; the listener gets a copy. */
+  private told(second: WorkloadSecond): WorkloadSecond {
+    this.secondListener?.({ ...second });
+    return second;
   }
 
   private pushSecond(entry: WorkloadSecond): void {
