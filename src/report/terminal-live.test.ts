@@ -15,7 +15,7 @@ describe('the live status line', () => {
     live.update({ type: 'fault', fault: fault('a', 'applied') });
     live.update({ type: 'fault', fault: fault('b', 'irreversible') });
     now += 2_150;
-    expect(live.render()).toBe('method · 50 req/s, errors 2%, p99 41ms · faults: fault a 2.1s, fault b (no undo)');
+    expect(live.render()).toBe('method · 50 req/s, errors 2%, p99 41ms · faults: fault a 2s, fault b (no undo)');
     expect(live.active).toBe(true);
     live.update({ type: 'fault', fault: fault('a', 'undone') });
     live.update({ type: 'workload', second: { t: 4, requests: 0, ok: 0, errors: 0, p50: null, p99: null, max: null } });

@@ -53,7 +53,7 @@ export class LiveStatus {
     return this.second !== undefined || this.faults.size > 0;
   }
 
-  /** `method · 50 req/s, errors 0.2%, p99 41ms · faults: slow-a 2.1s, kill-a (no undo)`; empty before anything happened. */
+  /** `method · 50 req/s, errors 0.2%, p99 41ms · faults: slow-a 2s, kill-a (no undo)`; empty before anything happened. */
   render(): string {
     const parts: string[] = [];
     if (this.phase) parts.push(this.phase);
@@ -68,7 +68,7 @@ export class LiveStatus {
     }
     if (this.faults.size > 0) {
       const now = this.now();
-      const live = [...this.faults.values()].map((f) => (f.undo ? `${f.name} ${formatDuration(Math.floor((now - f.since) / 100) * 100)}` : `${f.name} (no undo)`));
+      const live = [...this.faults.values()].map((f) => (f.undo ? `${f.name} ${Math.floor((now - f.since) / 1000)}s` : `${f.name} (no undo)`));
       parts.push(`faults: ${live.join(', ')}`);
     }
     return parts.join(' · ');

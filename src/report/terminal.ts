@@ -63,7 +63,9 @@ export class TerminalReporter {
   }
 
   private updateSpinner(): void {
-    if (!this.options.interactive) return;
+    // A terminal of no width (a pty nobody sized, as `script` makes without a terminal): ora would
+    // count the lines to clear as width ÷ 0 and never finish clearing them.
+    if (!this.options.interactive || (this.options.stream as { columns?: number }).columns === 0) return;
     if (this.running.size === 0 && !this.live.active) {
       this.spinner?.stop();
       clearInterval(this.ticker);
