@@ -189,7 +189,8 @@ export const HTML_CLIENT_SCRIPT = String.raw`
       cursor: { sync: { key: 'faultline-' + (root.getAttribute('data-panel') || 0) }, focus: { prox: 16 } },
       focus: { alpha: 0.35 },
       // Every figure charted is a count, a share or a duration: from zero, so a small wobble does not look like a cliff.
-      scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; } } },
+      // A history's runs sit half a step in from the edges, so the first and last labels fit.
+      scales: { x: panel.xTicks ? { time: false, range: function (u, min, max) { return [min - 0.4, max + 0.4]; } } : { time: false }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; } } },
       legend: { live: true, markers: { show: true } },
       axes: [
         Object.assign({ label: panel.xLabel, labelSize: 20, values: function (u, values) { return values.map(function (v) { return formatX(panel, v); }); } }, axis, panel.xTicks ? { splits: function () { return panel.x; } } : {}),
