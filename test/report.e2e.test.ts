@@ -68,17 +68,19 @@ describe('faultline report', () => {
       expect(result.stderr).not.toMatch(STACK_TRACE);
       expect(result.stdout).toBe('');
     }
-    const badFormat = await runCli(['report', fixturePath('no-workload'), '--format', 'html']);
+    const badFormat = await runCli(['report', fixturePath('no-workload'), '--format', 'pdf']);
     expect(badFormat.code).toBe(2);
-    expect(badFormat.stderr).toMatch(/Allowed choices are text, junit, markdown, json/);
+    expect(badFormat.stderr).toMatch(/Allowed choices are text, junit, markdown, json, html/);
   });
 
   it('documents itself in --help, and run documents --junit and --markdown', async () => {
     const help = await runCli(['report', '--help']);
-    expect(help.stdout).toMatch(/--format <format> +what to render \(choices: "text", "junit", "markdown",\s+"json", default: "text"\)/);
+    expect(help.stdout).toMatch(/--format <format> +what to render \(choices: "text", "junit", "markdown",\s+"json", "html", default: "text"\)/);
+    expect(help.stdout).toMatch(/--format html the history of the runs/);
     const runHelp = await runCli(['run', '--help']);
     expect(runHelp.stdout).toMatch(/--junit <path>/);
     expect(runHelp.stdout).toMatch(/--markdown <path> .*\$GITHUB_STEP_SUMMARY/s);
+    expect(runHelp.stdout).toMatch(/--html \[path\] +write a self-contained HTML report here/);
   });
 });
 
@@ -132,11 +134,30 @@ describe('faultline run --junit --markdown', () => {
     expect(await readFile(join(dir, 'summary.md'), 'utf8')).toBe(`# earlier step\n${markdown}\n`);
   }, SCHEMA_TEST_TIMEOUT_MS);
 
+  it('writes an HTML page per experiment into the folder --html names, and a folder of journals renders as one history page', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-run-html-'));
+    await mkdir(join(dir, 'experiments'));
+    await writeFile(join(dir, 'experiments', 'a-holds.yaml'), experiment('a holds', 'true', 'true'));
+    await writeFile(join(dir, 'experiments', 'b-breaks.yaml'), experiment('b breaks', 'true', 'exit 3'));
+    const result = await runCli(['run', 'experiments', '--journal', 'journals', '--ledger-dir', 'ledger', '--html', 'reports/html'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`html: ${join(dir, 'reports', 'html', 'b-breaks.html')}`);
+    expect(await readFile(join(dir, 'reports', 'html', 'a-holds.html'), 'utf8')).toContain('<title>a holds: faultline run ');
+    // A folder of journals renders as one history page.
+    const history = await runCli(['report', 'journals', '--format', 'html', '--output', 'reports/history.html'], { cwd: dir });
+    expect(history.code).toBe(0);
+    expect(history.stderr).toBe(`html report: ${join(dir, 'reports', 'history.html')}\n`);
+    expect(await readFile(join(dir, 'reports', 'history.html'), 'utf8')).toContain('<h1>History of 2 experiments</h1>');
+  });
+
   it('writes the reports of a single experiment, and no job summary when GITHUB_STEP_SUMMARY is unset', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'faultline-run-report-'));
     await writeFile(join(dir, 'exp.yaml'), experiment('just one', 'true', 'true'));
-    const result = await runCli(['run', 'exp.yaml', '--ledger-dir', 'ledger', '--junit', 'junit.xml', '--markdown', 'summary.md', '--journal', 'journal.json'], { cwd: dir });
+    const result = await runCli(['run', 'exp.yaml', '--ledger-dir', 'ledger', '--junit', 'junit.xml', '--markdown', 'summary.md', '--journal', 'journal.json', '--html'], { cwd: dir });
     expect(result.code).toBe(0);
+    // --html without a path: beside the journal.
+    expect(result.stdout).toContain(`html: ${join(dir, 'journal.html')}`);
+    expect((await runCli(['report', 'journal.json', '--format', 'html'], { cwd: dir })).stdout).toBe(await readFile(join(dir, 'journal.html'), 'utf8'));
     expect(result.stdout).not.toContain('GITHUB_STEP_SUMMARY');
     const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
     expect(xml).toMatch(/<testsuites name="faultline" tests="4" failures="0" errors="0"/);

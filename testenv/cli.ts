@@ -5,7 +5,8 @@ import { down, selectedComponents, status, up, PINNED_VERSIONS, TestEnvError } f
 const USAGE = `usage: npm run testenv -- <up|status|down>
 
   up      start Toxiproxy, a Docker engine and a Kubernetes control plane on 127.0.0.1
-          (building what is missing), and write the settings to .testenv/env
+          (building what is missing), install Debian's chromium for the HTML report
+          tests when it is missing, and write the settings to .testenv/env
   status  print each server's version and health; exit 1 if one is down
   down    stop what up started and remove faultline.test=true containers and networks
 

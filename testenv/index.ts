@@ -1,5 +1,5 @@
-// The test environment as a library: up, status and down for Toxiproxy, Docker and the
-// Kubernetes control plane, shared by `npm run testenv` and the vitest global setup.
+// The test environment as a library: up, status and down for Toxiproxy, Docker, the
+// Kubernetes control plane and the Chromium the HTML report tests drive, shared by `npm run testenv` and the vitest global setup.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTestEnv, writeTestEnv, type TestEnvSettings } from './envfile.js';
@@ -11,13 +11,14 @@ import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
 import { ensureNginx } from './nginx.js';
+import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
 export { NotBuiltError, TestEnvError } from './errors.js';
 export { TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
 
-export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes'] as const;
+export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes', 'chromium'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export const PINNED_VERSIONS = {
@@ -144,6 +145,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         KUBE_NODES: kubernetes.nodes.join(','),
       });
     }
+    if (components.includes('chromium')) settings.CHROMIUM_BINARY = await ensureChromium(context);
     // Not a server but a file: the schema the JUnit report is validated against. Its tests skip
     // without it locally and fetch it themselves under CI, so a failure here only leaves it out.
     if (context.allowBuilds) {
@@ -189,6 +191,9 @@ export async function status(env: NodeJS.ProcessEnv = process.env): Promise<Comp
       ? `context ${KUBE_CONTEXT}, etcd ${kubernetes.etcdVersion}, ${kubernetes.readyNodes} Ready nodes (kwok v${KWOK_VERSION})`
       : kubernetes.problems.join('; '),
   });
+  const chromium = await findChromium(env);
+  const chromiumAt = chromium ? await chromiumVersion(chromium) : undefined;
+  results.push({ component: 'chromium', healthy: !!chromium, version: chromiumAt, detail: chromium ? `${chromium} (Debian's package, for the HTML report tests)` : 'not installed; `npm run testenv -- up` installs it with apt-get' });
   return results;
 }
 

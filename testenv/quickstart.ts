@@ -1,6 +1,7 @@
 // `npm run quickstart`: the first command a new user runs. The quickstart starts its own
 // toxiproxy-server, so this finds one (on PATH, or the one `npm run testenv -- up` built) or builds it
-// with `go install` into the same per-user cache, then runs the quickstart with it.
+// with `go install` into the same per-user cache, then runs the quickstart with it, writing the HTML
+// report beside the journal (the run prints both paths).
 import { spawn } from 'node:child_process';
 import { hasProgram } from './processes.js';
 import { ensureToxiproxyBinary, TOXIPROXY_VERSION } from './toxiproxy.js';
@@ -28,7 +29,7 @@ async function toxiproxyServer(): Promise<string | undefined> {
 async function main(): Promise<number> {
   const server = await toxiproxyServer();
   const env = server ? { ...process.env, FAULTLINE_TOXIPROXY_SERVER: server } : process.env;
-  const child = spawn(process.execPath, ['bin/faultline.js', 'run', 'experiments/quickstart.yaml', ...process.argv.slice(2)], { stdio: 'inherit', env });
+  const child = spawn(process.execPath, ['bin/faultline.js', 'run', 'experiments/quickstart.yaml', '--html', ...process.argv.slice(2)], { stdio: 'inherit', env });
   // Ctrl-C reaches the child through the terminal; faultline's own handler undoes the faults.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1))));

@@ -61,6 +61,7 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
     .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
+    .option('--html [path]', 'write a self-contained HTML report here (verdicts, timeline chart, windows, faults, probes); without a path, beside the journal')
     .option('--context <name>', 'kubeconfig context for the kubernetes driver (must be in targets.kubernetes.contexts)')
     .option('--allow-production', 'confirm a run against a kubeconfig context whose name looks like production')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -108,14 +109,16 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
 
   program
     .command('report')
-    .description('render saved journals again: the terminal summary, JUnit XML, Markdown or a JSON digest')
+    .description('render saved journals again: the terminal summary, JUnit XML, Markdown, a JSON digest or an HTML page')
     .argument('<journals...>', 'journal files written by `faultline run`, or folders of them')
     .addOption(new Option('--format <format>', 'what to render').choices(REPORT_FORMATS).default('text'))
     .option('--output <path>', 'write to this file instead of stdout')
     .addHelpText(
       'after',
       `
-Several journals make one report: a JUnit file with a testsuite each, Markdown sections, a JSON array.
+Several journals make one report: a JUnit file with a testsuite each, Markdown sections, a JSON array,
+or with --format html the history of the runs (each verdict over time, p99 and error rate under each
+fault, time to recover), ordered by when they started. --format html needs --output.
 Exit code 0 when the report was written, whatever the runs' results; 2 when a journal cannot be read.`,
     )
     .action(async (paths: string[], flags) => setExitCode(await reportCommand(paths, flags, io)));

@@ -9,12 +9,13 @@ import { writeFileAtomically } from '../core/atomic-file.js';
 import type { Journal } from '../engine/journal.js';
 import { expandJournalPaths, readJournal } from '../report/journal-file.js';
 import { renderJson } from '../report/json.js';
+import { renderHtml } from '../report/html.js';
 import { renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderSummary } from '../report/terminal.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 
-export const REPORT_FORMATS = ['text', 'junit', 'markdown', 'json'] as const;
+export const REPORT_FORMATS = ['text', 'junit', 'markdown', 'json', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export interface ReportFlags {
@@ -36,6 +37,9 @@ export async function reportCommand(paths: string[], flags: ReportFlags, io: Cli
   const journals: Journal[] = [];
   for (const file of files) journals.push(await readJournal(file));
   const output = flags.output === undefined ? undefined : resolve(io.cwd, flags.output);
+  if (format === 'html' && output === undefined && io.stdout.isTTY) {
+    throw new FaultlineError('E_INPUT', '--format html writes a whole page: give it a file with --output', { hint: 'faultline report journals/ --format html --output report.html' });
+  }
   let text: string;
   switch (format) {
     case 'junit':
@@ -46,6 +50,9 @@ export async function reportCommand(paths: string[], flags: ReportFlags, io: Cli
       break;
     case 'json':
       text = renderJson(journals);
+      break;
+    case 'html':
+      text = renderHtml(journals);
       break;
     case 'text': {
       // Colour only when printing to a terminal, never into a file.
@@ -63,14 +70,24 @@ export async function reportCommand(paths: string[], flags: ReportFlags, io: Cli
   return ExitCode.passed;
 }
 
+/** One run's HTML page and where it goes. */
+export interface RunHtml {
+  journal: Journal;
+  path: string;
+}
+
 /**
  * The report files of a `faultline run`, written once all its experiments ran: one JUnit file with
  * a testsuite per experiment, one Markdown file, and the Markdown appended to GitHub's job summary
  * when GITHUB_STEP_SUMMARY is set (GitHub Actions sets it for every step).
  */
-export async function writeRunReports(journals: readonly Journal[], flags: { junit?: string; markdown?: string }, io: CliIo): Promise<void> {
+export async function writeRunReports(journals: readonly Journal[], flags: { junit?: string; markdown?: string; html?: readonly RunHtml[] }, io: CliIo): Promise<void> {
   if (journals.length === 0) return;
   const dim = colorsFor(io.stdout, io.env).dim;
+  for (const { journal, path } of flags.html ?? []) {
+    await writeReportFile('--html', path, renderHtml([journal]));
+    writeLine(io.stdout, dim(`html: ${path}`));
+  }
   if (flags.junit) {
     const path = resolve(io.cwd, flags.junit);
     await writeReportFile('--junit', path, renderJunit(journals));

@@ -15,7 +15,7 @@ import { TerminalReporter } from '../report/terminal.js';
 import { reportError, worstExitCode } from './errors.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
-import { writeRunReports } from './report.js';
+import { writeRunReports, type RunHtml } from './report.js';
 import { handleInterrupts } from './signals.js';
 
 export interface RunFlags {
@@ -31,6 +31,8 @@ export interface RunFlags {
   seed?: string;
   junit?: string;
   markdown?: string;
+  /** A path, or true for `--html` alone: beside the journal. */
+  html?: string | boolean;
   context?: string;
   allowProduction?: boolean;
 }
@@ -116,6 +118,14 @@ function journalPathFor(file: string, runId: string, flags: RunFlags, many: bool
   return join(target, `${basename(file, extname(file))}.journal.json`);
 }
 
+/** Where `--html` writes a run's page: the path given, a file per experiment in it when running several, or beside the journal. */
+function htmlPathFor(file: string, journalPath: string, flags: RunFlags, many: boolean, cwd: string): string {
+  if (typeof flags.html !== 'string') return journalPath.replace(/(\.journal)?\.json$/, '') + '.html';
+  const target = resolve(cwd, flags.html);
+  if (!many && extname(target) === '.html') return target;
+  return join(target, `${basename(file, extname(file))}.html`);
+}
+
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
   const driverFlags = driverFlagsFrom(flags);
@@ -153,6 +163,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   );
   const codes: number[] = [];
   const journals: Journal[] = [];
+  const pages: RunHtml[] = [];
   try {
     for (const loaded of loadedFiles) {
       const file = loaded.file;
@@ -179,6 +190,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
         await writeJournal(journalPath, journal);
         journals.push(journal);
+        if (flags.html) pages.push({ journal, path: htmlPathFor(file, journalPath, flags, files.length > 1, io.cwd) });
         reporter.summary(journal, journalPath);
         if (journal.error && journal.status === 'failed' && journal.error.hint) writeLine(io.stdout, `  ${colors.dim('hint:')} ${journal.error.hint}`);
         code = EXIT_CODE_BY_STATUS[journal.status];
@@ -191,7 +203,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     interrupts.dispose();
   }
   // Written once, after every experiment ran: one JUnit file holds a testsuite per experiment.
-  await writeRunReports(journals, flags, io).catch((error: unknown) => codes.push(reportError(error, io)));
+  await writeRunReports(journals, { ...flags, html: pages }, io).catch((error: unknown) => codes.push(reportError(error, io)));
   if (interrupts.signal.aborted) codes.push(ExitCode.interrupted);
   return worstExitCode(codes);
 }

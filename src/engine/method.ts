@@ -109,6 +109,7 @@ export class MethodScheduler {
       isSuccess: successRule(spec.success),
     });
     workload.start();
+    workload.recorder.watchSeconds((second) => this.run.emit({ type: 'workload', second }));
     this.run.emit({ type: 'note', message: `workload: ${spec.rate !== undefined ? `${spec.rate} req/s` : `${spec.concurrency} users`} → ${spec.method} ${spec.url}` });
     return workload;
   }

@@ -15,6 +15,7 @@ import type { Workload } from '../workload/generator.js';
 import { FAULTLINE_VERSION } from '../version.js';
 import { runAction, runProbe, toJournalError, type ActivityEnvironment } from './activity.js';
 import { JOURNAL_VERSION, type ActivityRecord, type FaultRecord, type Journal, type Phase } from './journal.js';
+import type { WorkloadSecond } from '../workload/types.js';
 
 export type RunEvent =
   | { type: 'phase'; phase: Phase; title: string }
@@ -22,7 +23,9 @@ export type RunEvent =
   | { type: 'activity'; record: ActivityRecord }
   | { type: 'fault'; fault: FaultRecord }
   | { type: 'abort'; condition: string; reason: string }
-  | { type: 'note'; message: string };
+  | { type: 'note'; message: string }
+  /** One second of the workload's traffic, as soon as it is over: for live progress. */
+  | { type: 'workload'; second: WorkloadSecond };
 
 export interface RunOptions {
   loaded: LoadedExperiment;

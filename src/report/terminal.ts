@@ -1,5 +1,6 @@
-// The terminal view of a run: live progress from the engine's events while it runs (a spinner on a
-// TTY, plain lines otherwise), then a summary computed from the journal alone.
+// The terminal view of a run: live progress from the engine's events while it runs (on a TTY a
+// spinner line with the phase, the traffic's last second and the faults in effect; plain lines
+// otherwise), then a summary computed from the journal alone.
 import type { ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import { formatDuration } from '../core/duration.js';
@@ -7,6 +8,8 @@ import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
 import type { VerdictResult } from '../verdicts/types.js';
 import { faultStatus, offset, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';
+import { latencySparkline } from './sparkline.js';
+import { LiveStatus } from './terminal-live.js';
 
 export interface TerminalReporterOptions {
   stream: NodeJS.WritableStream & { isTTY?: boolean };
@@ -43,6 +46,9 @@ export function describeOutcome(record: ActivityRecord): string {
 export class TerminalReporter {
   private spinner: Ora | undefined;
   private readonly running = new Map<string, string>();
+  private readonly live = new LiveStatus();
+  /** Redraws the live line while it shows, so the faults' ages and a silence keep counting. */
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TerminalReporterOptions) {}
 
@@ -57,12 +63,22 @@ export class TerminalReporter {
   }
 
   private updateSpinner(): void {
-    if (!this.options.interactive) return;
-    if (this.running.size === 0) {
+    // A terminal of no width (a pty nobody sized, as `script` makes without a terminal): ora would
+    // count the lines to clear as width ÷ 0 and never finish clearing them.
+    if (!this.options.interactive || (this.options.stream as { columns?: number }).columns === 0) return;
+    if (this.running.size === 0 && !this.live.active) {
       this.spinner?.stop();
+      clearInterval(this.ticker);
+      this.ticker = undefined;
       return;
     }
-    const text = [...this.running.values()].join(' · ');
+    if (!this.ticker) {
+      this.ticker = setInterval(() => this.updateSpinner(), 500);
+      this.ticker.unref();
+    }
+    const status = this.live.render();
+    const activities = [...this.running.values()].join(' · ');
+    const text = [status && this.options.colors.dim(status), activities].filter(Boolean).join('\n  ');
     if (!this.spinner) this.spinner = ora({ stream: this.options.stream, text, discardStdin: false });
     this.spinner.text = text;
     if (!this.spinner.isSpinning) this.spinner.start();
@@ -70,6 +86,7 @@ export class TerminalReporter {
 
   onEvent(event: RunEvent): void {
     const c = this.options.colors;
+    if (this.live.update(event)) this.updateSpinner();
     switch (event.type) {
       case 'phase':
         this.line(c.bold(event.title));
@@ -88,6 +105,7 @@ export class TerminalReporter {
         break;
       }
       case 'fault':
+      case 'workload':
         break;
       case 'abort':
         this.line(c.yellow(`  ⚠ abort: ${event.reason}`));
@@ -122,6 +140,8 @@ export class TerminalReporter {
   /** The closing summary; reads only the journal. */
   summary(journal: Journal, journalPath?: string): void {
     this.spinner?.stop();
+    clearInterval(this.ticker);
+    this.ticker = undefined;
     this.options.stream.write(renderSummary(journal, this.options.colors, journalPath));
   }
 }
@@ -159,6 +179,8 @@ export function renderSummary(journal: Journal, colors: ChalkInstance, journalPa
     );
   }
   if (journal.windows.length > 0) tables.push(renderTable(WINDOW_COLUMNS, journal.windows.map(windowRow)));
+  const spark = latencySparkline(journal);
+  if (spark.length > 0) tables.push(spark.map((line) => `  ${line}`).join('\n'));
   const lines: string[] = ['', c.bold(journal.experiment.title), ...tables.flatMap((table, i) => (i === 0 ? [table] : ['', table]))];
   const probes = journal.activities.filter((a) => a.kind === 'probe');
   const missed = probes.filter((a) => a.status !== 'succeeded' && a.status !== 'cancelled').length;

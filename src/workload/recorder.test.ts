@@ -68,4 +68,40 @@ describe('OutcomeRecorder', () => {
     expect(result.secondsPerEntry).toBe(4);
     expect(result.seconds.reduce((sum, s) => sum + s.requests, 0)).toBe(MAX_SECOND_ENTRIES * 3);
   });
+
+  it('counts each second\'s failed requests by class, and adds them up when seconds merge', () => {
+    const recorder = new OutcomeRecorder();
+    const w = recorder.openWindows();
+    recorder.record(w, '2xx', true, 5, 100);
+    recorder.record(w, '5xx', false, 5, 200);
+    recorder.record(w, 'timeout', false, 5, 300);
+    recorder.record(w, '5xx', false, 5, 400);
+    recorder.record(w, '2xx', true, 5, 1100);
+    const { seconds } = recorder.finish(2000, 0);
+    expect(seconds[0]!.errorClasses).toEqual({ '5xx': 2, timeout: 1 });
+    expect(seconds[1]).not.toHaveProperty('errorClasses');
+
+    const long = new OutcomeRecorder();
+    const all = long.openWindows();
+    for (let t = 0; t < MAX_SECOND_ENTRIES * 2; t++) long.record(all, t % 2 === 0 ? '5xx' : 'connection-error', false, 1, t * 1000 + 10);
+    const merged = long.finish(MAX_SECOND_ENTRIES * 2000, 0);
+    expect(merged.secondsPerEntry).toBe(2);
+    expect(merged.seconds[0]!.errorClasses).toEqual({ '5xx': 1, 'connection-error': 1 });
+    expect(merged.seconds.reduce((sum, s) => sum + (s.errorClasses?.['5xx'] ?? 0), 0)).toBe(MAX_SECOND_ENTRIES);
+  });
+
+  it('tells a listener of each second once it is over, empty seconds of an outage included', () => {
+    const recorder = new OutcomeRecorder();
+    const told: [number, number][] = [];
+    recorder.watchSeconds((second) => told.push([second.t, second.requests]));
+    const w = recorder.openWindows();
+    recorder.record(w, '2xx', true, 5, 100);
+    recorder.record(w, '2xx', true, 5, 200);
+    expect(told).toEqual([]);
+    recorder.record(w, '2xx', true, 5, 3100);
+    // Seconds without an answer are known once the next answer's second is over.
+    expect(told).toEqual([[0, 2]]);
+    recorder.finish(4000, 0);
+    expect(told).toEqual([[0, 2], [1, 0], [2, 0], [3, 1]]);
+  });
 });

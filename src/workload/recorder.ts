@@ -110,7 +110,9 @@ export class OutcomeRecorder {
   private readonly liveFaults = new Map<string, WindowAccumulator>();
   private readonly seconds: WorkloadSecond[] = [];
   private secondsPerEntry = 1;
-  private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number } | undefined;
+  private current: { t: number; histogram: RecordableHistogram; requests: number; ok: number; errorClasses: Partial<Record<OutcomeClass, number>> } | undefined;
+  /** Told of each second as it completes, for live progress; merged entries are not told again. */
+  private secondListener: ((second: WorkloadSecond) => void) | undefined;
   /** openWindows() is asked once per request: the answer is kept until a window opens or closes. */
   private openCache: WindowAccumulator[] | undefined;
 
@@ -118,6 +120,11 @@ export class OutcomeRecorder {
     this.total = new WindowAccumulator('total', 'total', startMs);
     this.baseline = new WindowAccumulator('baseline', 'baseline', startMs);
     this.windows.push(this.baseline);
+  }
+
+  /** Calls `listener` with each second once it is over (seconds without any answer too, once answers resume). */
+  watchSeconds(listener: (second: WorkloadSecond) => void): void {
+    this.secondListener = listener;
   }
 
   /** The windows a request due now belongs to; captured at dispatch, so late answers count where they were asked. */
@@ -133,7 +140,7 @@ export class OutcomeRecorder {
 
   record(windows: readonly WindowAccumulator[], outcome: OutcomeClass, ok: boolean, latencyMs: number | undefined, completedMs: number): void {
     for (const window of windows) window.record(outcome, ok, latencyMs, completedMs);
-    this.recordSecond(ok, latencyMs, completedMs);
+    this.recordSecond(outcome, ok, latencyMs, completedMs);
   }
 
   faultApplied(key: string, name: string, atMs: number): void {
@@ -189,12 +196,13 @@ export class OutcomeRecorder {
     };
   }
 
-  private recordSecond(ok: boolean, latencyMs: number | undefined, completedMs: number): void {
+  private recordSecond(outcome: OutcomeClass, ok: boolean, latencyMs: number | undefined, completedMs: number): void {
     const t = Math.floor(completedMs / 1000);
     if (this.current && this.current.t !== t) this.flushSecond();
-    this.current ??= { t, histogram: createHistogram(), requests: 0, ok: 0 };
+    this.current ??= { t, histogram: createHistogram(), requests: 0, ok: 0, errorClasses: {} };
     this.current.requests += 1;
     if (ok) this.current.ok += 1;
+    else this.current.errorClasses[outcome] = (this.current.errorClasses[outcome] ?? 0) + 1;
     if (latencyMs !== undefined) this.current.histogram.record(toMicros(latencyMs));
   }
 
@@ -204,17 +212,25 @@ export class OutcomeRecorder {
     this.current = undefined;
     // Seconds without any answer are entries too: a chart must show the outage, not skip it.
     const nextT = (this.seconds.at(-1)?.t ?? current.t - 1) + this.secondsPerEntry;
-    for (let t = nextT; t < current.t; t += 1) this.pushSecond({ t, requests: 0, ok: 0, errors: 0, p50: null, p99: null, max: null });
+    for (let t = nextT; t < current.t; t += 1) this.pushSecond(this.told({ t, requests: 0, ok: 0, errors: 0, p50: null, p99: null, max: null }));
     const summary = summarizeHistogram(current.histogram);
-    this.pushSecond({
+    const entry: WorkloadSecond = {
       t: current.t,
       requests: current.requests,
       ok: current.ok,
       errors: current.requests - current.ok,
+      ...(current.requests > current.ok ? { errorClasses: current.errorClasses } : {}),
       p50: summary?.p50 ?? null,
       p99: summary?.p99 ?? null,
       max: summary?.max ?? null,
-    });
+    };
+    this.pushSecond(this.told(entry));
+  }
+
+  /** Tells the listener of a second before it may be merged into the series; the listener gets a copy. */
+  private told(second: WorkloadSecond): WorkloadSecond {
+    this.secondListener?.({ ...second });
+    return second;
   }
 
   private pushSecond(entry: WorkloadSecond): void {
@@ -224,6 +240,7 @@ export class OutcomeRecorder {
       last.requests += entry.requests;
       last.ok += entry.ok;
       last.errors += entry.errors;
+      mergeErrorClasses(last, entry);
       last.p50 = maxOrNull(last.p50, entry.p50);
       last.p99 = maxOrNull(last.p99, entry.p99);
       last.max = maxOrNull(last.max, entry.max);
@@ -239,15 +256,26 @@ export class OutcomeRecorder {
     for (let i = 0; i < this.seconds.length; i += 2) {
       const a = this.seconds[i]!;
       const b = this.seconds[i + 1];
-      merged.push(
-        b
-          ? { t: a.t, requests: a.requests + b.requests, ok: a.ok + b.ok, errors: a.errors + b.errors, p50: maxOrNull(a.p50, b.p50), p99: maxOrNull(a.p99, b.p99), max: maxOrNull(a.max, b.max) }
-          : a,
-      );
+      if (b) {
+        const entry: WorkloadSecond = { t: a.t, requests: a.requests + b.requests, ok: a.ok + b.ok, errors: a.errors + b.errors, p50: maxOrNull(a.p50, b.p50), p99: maxOrNull(a.p99, b.p99), max: maxOrNull(a.max, b.max) };
+        mergeErrorClasses(entry, a);
+        mergeErrorClasses(entry, b);
+        merged.push(entry);
+      } else {
+        merged.push(a);
+      }
     }
     this.seconds.splice(0, this.seconds.length, ...merged);
     this.secondsPerEntry *= 2;
   }
+}
+
+/** Adds `from`'s failed requests by class into `into`'s. */
+function mergeErrorClasses(into: WorkloadSecond, from: WorkloadSecond): void {
+  if (!from.errorClasses) return;
+  const classes = { ...into.errorClasses };
+  for (const [outcome, count] of Object.entries(from.errorClasses) as [OutcomeClass, number][]) classes[outcome] = (classes[outcome] ?? 0) + count;
+  into.errorClasses = classes;
 }
 
 function maxOrNull(a: number | null, b: number | null): number | null {

@@ -52,6 +52,8 @@ export interface WorkloadSecond {
   requests: number;
   ok: number;
   errors: number;
+  /** The failed requests by how they ended, when any failed (absent from journals written before it). */
+  errorClasses?: Partial<Record<OutcomeClass, number>>;
   p50: number | null;
   p99: number | null;
   max: number | null;
