@@ -8,7 +8,9 @@ import { systemClock } from '../core/clock.js';
 import { formatRatio } from '../core/ratio.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
-import { drawSeed, parseTargets } from './run.js';
+// Not from run.js: plan needs none of the runner (workload, ledger, fault lifecycle).
+import { drawSeed } from './run-context.js';
+import { parseTargets } from './targets.js';
 import { plannedMethodLength, scheduleMethod, type ScheduledStep, type StepKind } from './timeline.js';
 
 export interface PlannedStep {

@@ -1,7 +1,7 @@
 // The terminal view of a run: live progress from the engine's events while it runs (a spinner on a
 // TTY, plain lines otherwise), then a summary computed from the journal alone.
 import type { ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { formatDuration } from '../core/duration.js';
 import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
@@ -42,9 +42,18 @@ export function describeOutcome(record: ActivityRecord): string {
 
 export class TerminalReporter {
   private spinner: Ora | undefined;
+  private makeSpinner: typeof import('ora').default | undefined;
   private readonly running = new Map<string, string>();
 
-  constructor(private readonly options: TerminalReporterOptions) {}
+  constructor(private readonly options: TerminalReporterOptions) {
+    // ora is loaded only for a terminal, and in the background: until it is there, lines print without a spinner.
+    if (options.interactive) {
+      void import('ora').then(
+        (module) => (this.makeSpinner = module.default),
+        () => undefined,
+      );
+    }
+  }
 
   private line(text: string): void {
     if (this.spinner?.isSpinning) {
@@ -63,7 +72,10 @@ export class TerminalReporter {
       return;
     }
     const text = [...this.running.values()].join(' · ');
-    if (!this.spinner) this.spinner = ora({ stream: this.options.stream, text, discardStdin: false });
+    if (!this.spinner) {
+      if (!this.makeSpinner) return;
+      this.spinner = this.makeSpinner({ stream: this.options.stream, text, discardStdin: false });
+    }
     this.spinner.text = text;
     if (!this.spinner.isSpinning) this.spinner.start();
   }

@@ -1,7 +1,7 @@
 // Which Docker engine the driver talks to, and how its failures read: the host comes from
 // `targets.docker`, else DOCKER_HOST, else the default socket, and is written into every undo so
 // `faultline recover` reaches the same engine from a new process without the experiment.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 
@@ -42,9 +42,11 @@ const clients = new Map<string, Docker>();
  * A dockerode client for a host. Every option is given explicitly: docker-modem merges its own
  * defaults from the process's DOCKER_HOST, which must not override the engine the experiment named.
  */
-export function dockerClient(dockerHost: string): Docker {
+export async function dockerClient(dockerHost: string): Promise<Docker> {
   let client = clients.get(dockerHost);
   if (!client) {
+    // Imported at the first call: validate, plan of other drivers and --help need no Docker client.
+    const { default: Docker } = await import('dockerode');
     if (dockerHost.startsWith('unix://')) {
       client = new Docker({ socketPath: dockerHost.slice('unix://'.length), host: undefined, port: undefined, protocol: 'http' } as Docker.DockerOptions);
     } else {
@@ -116,7 +118,7 @@ export async function engineCall<T>(dockerHost: string, what: string, call: () =
 
 /** Checks the engine answers; the driver's preflight, run before any fault. */
 export async function pingEngine(dockerHost: string, signal?: AbortSignal): Promise<string> {
-  const docker = dockerClient(dockerHost);
+  const docker = await dockerClient(dockerHost);
   const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {

@@ -51,7 +51,7 @@ export const exec: ActionDefinition<ExecArgs> = {
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), results: [] };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const results = [];
     for (const ref of selection.containers) {
       const result = await execChecked(docker, selection.dockerHost, ref, args.command, {
@@ -70,7 +70,7 @@ export const exec: ActionDefinition<ExecArgs> = {
 export const execUndo: UndoDefinition<ExecUndoArgs> = {
   args: execUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, `run ${args.command.join(' ')} in`);
       if (!info) continue;

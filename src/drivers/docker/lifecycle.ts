@@ -65,7 +65,7 @@ async function actAndObserve(
   ctx: DriverContext,
   options: { waitMs: number; confirms: (event: DockerEvent) => boolean; act: (container: Docker.Container, ref: ContainerRef) => Promise<unknown>; verb: string; done: string },
 ): Promise<{ requestedAt: number; observed: Map<string, DockerEvent> }> {
-  const docker = dockerClient(selection.dockerHost);
+  const docker = await dockerClient(selection.dockerHost);
   const requestedAt = Date.now();
   const deadline = requestedAt + options.waitMs;
   const ids = selection.containers.map((c) => c.id);
@@ -149,14 +149,14 @@ export const kill: ActionDefinition<KillArgs> = {
     if (args.method === 'crash') {
       const selection = selectionOf(prepared);
       // Refused before any fault when the processes cannot be reached from here.
-      for (const ref of selection.containers) await mainProcessOf(dockerClient(selection.dockerHost), selection.dockerHost, ref);
+      for (const ref of selection.containers) await mainProcessOf(await dockerClient(selection.dockerHost), selection.dockerHost, ref);
     }
     return prepared;
   },
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), signal: args.signal, method: args.method, killedAt: null, killedAtMs: null, died: false };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const { requestedAt, observed } = await actAndObserve(selection, ctx, {
       waitMs: args.waitForExit,
       confirms: (e) => e.Action === 'die',
@@ -256,7 +256,7 @@ export async function inspectForUndo(docker: Docker, dockerHost: string, ref: Co
 export const startUndo: UndoDefinition<ContainersUndoArgs> = {
   args: containersUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'start');
       if (!info) continue;
@@ -296,7 +296,7 @@ export const pause: ActionDefinition<PauseArgs> = {
       verb: 'pause',
       done: 'paused',
     });
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     for (const ref of selection.containers) {
       const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect());
       if (!info.State.Paused) throw new FaultlineError('E_DRIVER', `${describeContainer(ref)} is not paused after docker pause (status ${info.State.Status})`);
@@ -314,7 +314,7 @@ export const pause: ActionDefinition<PauseArgs> = {
 export const unpauseUndo: UndoDefinition<ContainersUndoArgs> = {
   args: containersUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'unpause');
       if (!info) continue;

@@ -75,7 +75,7 @@ export const networkDisconnect: ActionDefinition<DisconnectArgs> = {
   reversible: true,
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'network-disconnect');
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const network = await inspectNetwork(docker, selection.dockerHost, args.network);
     const endpoints: Endpoint[] = [];
     for (const ref of selection.containers) {
@@ -105,7 +105,7 @@ export const networkDisconnect: ActionDefinition<DisconnectArgs> = {
     const selection = selectionOf(prepared);
     const state = prepared.state as DisconnectState;
     if (selection.containers.length === 0) return { ...emptyOutput(selection), network: args.network, disconnectedAt: null };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const network = docker.getNetwork(state.network.id);
     for (const ref of selection.containers) {
       await engineCall(selection.dockerHost, `cannot disconnect ${describeContainer(ref)} from ${state.network.name}`, () =>
@@ -152,7 +152,7 @@ async function reconnect(docker: Docker, args: ReconnectArgs, endpoint: Endpoint
 export const networkConnectUndo: UndoDefinition<ReconnectArgs> = {
   args: reconnectArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const endpoint of args.endpoints) await reconnect(docker, args, endpoint, ctx);
   },
 };

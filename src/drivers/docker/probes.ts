@@ -27,7 +27,7 @@ const timeSchema = z.union([z.number().nonnegative(), z.string().min(1)]).transf
 async function inspectOrNothing(ctx: DriverContext, container: string): Promise<Docker.ContainerInspectInfo | undefined> {
   const dockerHost = dockerHostFor(ctx);
   try {
-    return await dockerClient(dockerHost).getContainer(container).inspect({ abortSignal: ctx.signal });
+    return await (await dockerClient(dockerHost)).getContainer(container).inspect({ abortSignal: ctx.signal });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw dockerError(dockerHost, `cannot inspect container ${container}`, error);
@@ -110,7 +110,7 @@ type RestartsArgs = z.output<typeof restartsArgs>;
 /** A die followed by a start, in the events replayed from `sinceMs` up to now. */
 async function restartsSince(dockerHost: string, id: string, sinceMs: number, signal: AbortSignal): Promise<{ restarts: number; dies: number }> {
   const now = Date.now();
-  const feed = await EventFeed.open(dockerClient(dockerHost), dockerHost, { sinceMs, untilMs: now, containerIds: [id], signal });
+  const feed = await EventFeed.open(await dockerClient(dockerHost), dockerHost, { sinceMs, untilMs: now, containerIds: [id], signal });
   let restarts = 0;
   let dies = 0;
   let down = false;
@@ -168,7 +168,7 @@ export const healthyCount: ProbeDefinition<HealthyCountArgs> = {
   },
   async run(args, ctx) {
     const dockerHost = dockerHostFor(ctx);
-    const docker = dockerClient(dockerHost);
+    const docker = await dockerClient(dockerHost);
     const matching = (await listMatching(docker, dockerHost, args as MatchArgs, ctx.signal)).filter((c) => !isExcluded(c.name, args.exclude));
     const healthyNames: string[] = [];
     const unhealthyNames: string[] = [];
@@ -271,7 +271,7 @@ export const recovery: ProbeDefinition<RecoveryArgs> = {
   defaultExpect: { recovered: true },
   async run(args, ctx) {
     const dockerHost = dockerHostFor(ctx);
-    const docker = dockerClient(dockerHost);
+    const docker = await dockerClient(dockerHost);
     const wanted = Array.isArray(args.container) ? args.container : [args.container];
     const tracks: RecoveryTrack[] = [];
     const missing: string[] = [];

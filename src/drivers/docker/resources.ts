@@ -141,7 +141,7 @@ export const limit: ActionDefinition<LimitArgs> = {
   reversible: true,
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'limit');
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const originals: OriginalResources[] = [];
     for (const ref of selection.containers) {
       const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect({ abortSignal: ctx.signal }));
@@ -160,7 +160,7 @@ export const limit: ActionDefinition<LimitArgs> = {
   async apply(args, prepared, ctx) {
     const state = prepared.state as LimitState;
     if (state.containers.length === 0) return { ...emptyOutput(state), cpus: args.cpus ?? null, memoryBytes: args.memory ?? null };
-    const docker = dockerClient(state.dockerHost);
+    const docker = await dockerClient(state.dockerHost);
     const applied = [];
     for (const [i, ref] of state.containers.entries()) {
       const update = limitUpdate(state.originals[i]!, args.cpus, args.memory);
@@ -181,7 +181,7 @@ export const limit: ActionDefinition<LimitArgs> = {
 export const restoreLimitsUndo: UndoDefinition<RestoreArgs> = {
   args: restoreArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const container of args.containers) {
       const ref = { id: container.id, name: container.name };
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'restore');
@@ -257,7 +257,7 @@ export const fillDisk: ActionDefinition<FillArgs> = {
     const selection = selectionOf(prepared);
     const { file } = prepared.state as { file: string };
     if (selection.containers.length === 0) return { ...emptyOutput(selection), file, filledAt: null };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost);
     const fills = [];
     for (const ref of selection.containers) {
       const before = await diskUsage(docker, selection.dockerHost, ref, args.path, ctx);
@@ -312,7 +312,7 @@ async function fileExistsInStopped(docker: Docker, dockerHost: string, ref: Cont
 export const removeFileUndo: UndoDefinition<RemoveFileArgs> = {
   args: removeFileArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, `remove ${args.file} from`);
       if (!info) continue;

@@ -191,7 +191,7 @@ export interface Selection {
  */
 export async function selectContainers(args: SelectArgs, ctx: DriverContext, action: string): Promise<Selection> {
   const dockerHost = dockerHostFor(ctx);
-  const docker = dockerClient(dockerHost);
+  const docker = await dockerClient(dockerHost);
   const matching = await listMatching(docker, dockerHost, args, ctx.signal);
   const running = matching.filter((c) => c.state === 'running');
   const selector = describeSelector(args);

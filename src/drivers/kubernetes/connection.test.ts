@@ -86,7 +86,7 @@ describe('the guards before any call', () => {
     const error = await refusal(() => connect(testDriverContext({ target })));
     expect(error.message).toMatch(/looks like production/);
     expect(error.hint).toMatch(/--allow-production/);
-    expect(connect(testDriverContext({ target, flags: { allowProduction: true } })).context).toBe('eu-prod');
+    expect((await connect(testDriverContext({ target, flags: { allowProduction: true } }))).context).toBe('eu-prod');
   });
 
   it('also looks at the cluster name behind an innocent context name', async () => {
@@ -121,8 +121,8 @@ describe('kubeconfig loading rules', () => {
     const first = await writeKubeconfig('first.yaml', kubeconfig([{ name: 'one', server: 'https://127.0.0.1:1' }]));
     const second = await writeKubeconfig('second.yaml', kubeconfig([{ name: 'two', server: 'https://127.0.0.1:2' }]));
     const ctx = testDriverContext({ env: { KUBECONFIG: `${first}:${second}` }, target: { contexts: ['one', 'two'], namespaces: ['app'] } });
-    expect(connect(ctx).context).toBe('one');
-    expect(connect({ ...ctx, flags: { context: 'two' } }).server).toBe('https://127.0.0.1:2');
+    expect((await connect(ctx)).context).toBe('one');
+    expect((await connect({ ...ctx, flags: { context: 'two' } })).server).toBe('https://127.0.0.1:2');
   });
 
   it('an undo refuses a context that now points at another server', async () => {

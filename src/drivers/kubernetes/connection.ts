@@ -6,18 +6,17 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import {
+import type {
   AppsV1Api,
   CoreApi,
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
   PolicyV1Api,
-  ServerConfiguration,
   createConfiguration,
-  type ApiType,
-  type RequestContext,
-  type ResponseContext,
+  ApiType,
+  RequestContext,
+  ResponseContext,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
@@ -97,7 +96,18 @@ export function locateKubeconfig(explicit: string | undefined, ctx: Pick<DriverC
   });
 }
 
-export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
+/**
+ * The client library, imported at the first call that needs it: it costs more CPU to load than the rest
+ * of faultline together, and validate, plan of other drivers and --help need none of it.
+ */
+export function kubernetesClientLibrary(): Promise<typeof import('@kubernetes/client-node')> {
+  return import('@kubernetes/client-node');
+}
+
+export type ClientLibrary = Awaited<ReturnType<typeof kubernetesClientLibrary>>;
+
+export async function loadKubeconfig(source: KubeconfigSource): Promise<KubeConfig> {
+  const { KubeConfig } = await kubernetesClientLibrary();
   const config = new KubeConfig();
   if (source === 'in-cluster') {
     config.loadFromCluster();
@@ -123,6 +133,8 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
 
 /** A reachable cluster through one context, with API clients that send faultline's user agent and the signal. */
 export interface Cluster {
+  /** The client library, loaded by connect(): for the calls that are not methods of an API client (exec, watch). */
+  library: ClientLibrary;
   config: KubeConfig;
   source: KubeconfigSource;
   context: string;
@@ -149,7 +161,13 @@ function useContext(config: KubeConfig, context: string, source: KubeconfigSourc
   return server;
 }
 
-function makeClient<T extends ApiType>(config: KubeConfig, server: string, signal: AbortSignal, Api: new (configuration: ReturnType<typeof createConfiguration>) => T): T {
+function makeClient<T extends ApiType>(
+  { createConfiguration, ServerConfiguration }: ClientLibrary,
+  config: KubeConfig,
+  server: string,
+  signal: AbortSignal,
+  Api: new (configuration: ReturnType<typeof createConfiguration>) => T,
+): T {
   return new Api(
     createConfiguration({
       baseServer: new ServerConfiguration(server, {}),
@@ -169,19 +187,21 @@ function makeClient<T extends ApiType>(config: KubeConfig, server: string, signa
   );
 }
 
-function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Cluster {
+async function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Promise<Cluster> {
+  const library = await kubernetesClientLibrary();
   // Each request in flight listens on the signal; a kill of 100 pods runs 20 at once.
   setMaxListeners(200, signal);
   return {
+    library,
     config,
     source,
     context,
     server,
-    core: makeClient(config, server, signal, CoreV1Api),
-    apps: makeClient(config, server, signal, AppsV1Api),
-    policy: makeClient(config, server, signal, PolicyV1Api),
-    networking: makeClient(config, server, signal, NetworkingV1Api),
-    coreApi: makeClient(config, server, signal, CoreApi),
+    core: makeClient(library, config, server, signal, library.CoreV1Api),
+    apps: makeClient(library, config, server, signal, library.AppsV1Api),
+    policy: makeClient(library, config, server, signal, library.PolicyV1Api),
+    networking: makeClient(library, config, server, signal, library.NetworkingV1Api),
+    coreApi: makeClient(library, config, server, signal, library.CoreApi),
     connection: { kubeconfig: source, context, server },
   };
 }
@@ -190,10 +210,10 @@ function clusterFor(config: KubeConfig, source: KubeconfigSource, context: strin
  * The cluster an experiment may use, checked before any call: its context must be allowed, a
  * production-looking one confirmed with --allow-production, and `namespaces` (if given) allowed.
  */
-export function connect(ctx: DriverContext, namespaces: readonly string[] = []): Cluster {
+export async function connect(ctx: DriverContext, namespaces: readonly string[] = []): Promise<Cluster> {
   const target = readTarget(ctx);
   const source = locateKubeconfig(target.kubeconfig, ctx);
-  const config = loadKubeconfig(source);
+  const config = await loadKubeconfig(source);
   const context = ctx.flags?.context ?? target.context ?? config.getCurrentContext();
   if (!context) throw new FaultlineError('E_PREFLIGHT', 'the kubeconfig has no current context', { hint: 'pass --context or set targets.kubernetes.context' });
   if (!isAllowed(context, target.contexts)) {
@@ -220,8 +240,8 @@ export function requireAllowedNamespace(namespace: string, target: KubernetesTar
 }
 
 /** The cluster an undo was recorded against; refuses when the context now points at another server. */
-export function reconnect(args: ConnectionArgs, signal: AbortSignal): Cluster {
-  const config = loadKubeconfig(args.kubeconfig);
+export async function reconnect(args: ConnectionArgs, signal: AbortSignal): Promise<Cluster> {
+  const config = await loadKubeconfig(args.kubeconfig);
   const server = useContext(config, args.context, args.kubeconfig);
   if (server !== args.server) {
     throw new FaultlineError('E_PREFLIGHT', `context "${args.context}" now points at ${server}, not ${args.server} where the fault was applied`, {

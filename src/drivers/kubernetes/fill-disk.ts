@@ -2,7 +2,7 @@
 // the cluster allows exec into the pod); the undo removes the file. The file name carries the run id.
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError, errorMessage } from '../../core/errors.js';
 import type { ActionDefinition, UndoDefinition } from '../types.js';
@@ -78,7 +78,7 @@ async function execIn(cluster: Cluster, namespace: string, pod: PodRef, command:
       // Any other failure is the exec channel itself: the kubelet could not be reached or refused it.
       else reject(new FaultlineError('E_DRIVER', `cannot exec into ${where}: ${status.message ?? status.reason}`, { hint: EXEC_HINT }));
     };
-    new Exec(cluster.config)
+    new cluster.library.Exec(cluster.config)
       .exec(namespace, pod.name, pod.container, command, sink, sink, null, false, onStatus)
       .then((ws) => (socket = ws))
       .catch((error: unknown) =>
@@ -103,7 +103,7 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
   args: fillDiskArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const { selected } = await selectPods(cluster, args, ctx, 'fill-disk');
     const digest = createHash('sha256').update(`${args.path}|${args.size}`).digest('hex').slice(0, 8);
     const file = `${args.path.replace(/\/+$/, '')}/faultline-fill-${ctx.runId.replace(/[^\w-]/g, '-')}-${digest}`;
@@ -127,7 +127,7 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
   },
   async apply(args, prepared, ctx) {
     const { pods, file } = prepared.state as { pods: PodRef[]; file: string };
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     for (const pod of pods) {
       await execIn(cluster, args.namespace, pod, fillCommand(file, args.size), ctx.signal);
       ctx.log(`wrote ${Math.ceil(args.size / MIB)} MiB to ${file} in pod ${args.namespace}/${pod.name}`);
@@ -139,7 +139,7 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
 export const removeFile: UndoDefinition<z.output<typeof removeFileArgs>> = {
   args: removeFileArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     for (const pod of args.pods) {
       const current = await cluster.core.readNamespacedPod({ namespace: args.namespace, name: pod.name }).catch((error: unknown) => {
         if (statusOf(error) === 404) return undefined;

@@ -20,7 +20,7 @@ function isLiteralName(entry: string): boolean {
  * needs an authenticated user), and the user may list pods in each namespace the allow-list names.
  */
 async function preflight(ctx: DriverContext): Promise<void> {
-  const cluster = connect(ctx);
+  const cluster = await connect(ctx);
   await cluster.coreApi.getAPIVersions().catch((error: unknown) => {
     throw kubeError(error, 'reaching the API server', cluster);
   });

@@ -166,7 +166,7 @@ describe('scale', () => {
     await createDeployment(cluster, namespace!, 'contended', 1);
     const logs: string[] = [];
     const ctx = context(cluster, logs);
-    const connection = connect(ctx, [namespace!]);
+    const connection = await connect(ctx, [namespace!]);
     const values = [2, 3, 4, 5, 6, 7];
     await Promise.all(values.map((n) => setReplicas(connection, 'Deployment', namespace!, 'contended', n, (m) => logs.push(m))));
     const final = (await kubeClients(cluster).apps.readNamespacedDeployment({ namespace: namespace!, name: 'contended' })).spec?.replicas;

@@ -2,7 +2,7 @@
 // through the Eviction API so PodDisruptionBudgets are respected, never forced. A node this run
 // cordons carries an annotation with the run id; the undo uncordons only those, so a node that was
 // cordoned before the run stays cordoned.
-import { PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
@@ -39,7 +39,7 @@ const uncordonArgs = z.strictObject({
   runId: z.string().min(1).meta({ description: 'The run whose cordon to lift: a node cordoned by anyone else is left alone.' }),
 });
 
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = ({ library }: Cluster) => library.setHeaderOptions('Content-Type', library.PatchStrategy.MergePatch);
 
 function nameOf(node: V1Node): string {
   return node.metadata!.name!;
@@ -75,7 +75,7 @@ async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext
       // The resourceVersion makes this patch fail (409) rather than claim a node cordoned in between.
       await cluster.core.patchNode(
         { name, body: { metadata: { resourceVersion: node.metadata!.resourceVersion, annotations: { [CORDONED_BY_ANNOTATION]: ctx.runId } }, spec: { unschedulable: true } } },
-        mergePatch(),
+        mergePatch(cluster),
       );
       cordoned.push(name);
     } catch (error) {
@@ -90,7 +90,7 @@ export const cordon: ActionDefinition<CordonArgs> = {
   args: cordonArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx);
+    const cluster = await connect(ctx);
     const plan = planCordon(await selectNodes(cluster, args, ctx, 'cordon'));
     return {
       targets: [...plan.cordon.map((name) => `node ${name}`), ...plan.alreadyCordoned.map((name) => `node ${name} (already cordoned: left as it is)`)],
@@ -100,7 +100,7 @@ export const cordon: ActionDefinition<CordonArgs> = {
   },
   async apply(_args, prepared, ctx) {
     const plan = prepared.state as NodePlan;
-    const result = await cordonNodes(connect(ctx), plan.cordon, ctx);
+    const result = await cordonNodes(await connect(ctx), plan.cordon, ctx);
     ctx.log(`cordoned ${result.cordoned.join(', ') || 'no node'}`);
     return { ...result, alreadyCordoned: [...plan.alreadyCordoned, ...result.alreadyCordoned] };
   },
@@ -184,7 +184,7 @@ export const drain: ActionDefinition<DrainArgs> = {
   args: drainArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx);
+    const cluster = await connect(ctx);
     const plan = await planDrain(cluster, args, ctx);
     const targets = [
       ...plan.cordon.map((name) => `node ${name}`),
@@ -196,7 +196,7 @@ export const drain: ActionDefinition<DrainArgs> = {
   },
   async apply(args, prepared, ctx) {
     const plan = prepared.state as DrainPlan;
-    const cluster = connect(ctx);
+    const cluster = await connect(ctx);
     const cordonResult = await cordonNodes(cluster, plan.cordon, ctx);
     const grace = args.gracePeriod === undefined ? undefined : Math.ceil(args.gracePeriod / 1000);
     const deadline = Date.now() + args.timeout;
@@ -224,7 +224,7 @@ export const drain: ActionDefinition<DrainArgs> = {
 export const uncordon: UndoDefinition<z.output<typeof uncordonArgs>> = {
   args: uncordonArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     for (const name of args.nodes) {
       try {
         const node = await cluster.core.readNode({ name });
@@ -233,7 +233,7 @@ export const uncordon: UndoDefinition<z.output<typeof uncordonArgs>> = {
           ctx.log(`node ${name} was not cordoned by run ${args.runId}${by ? ` (but by ${by})` : ''}; left as it is`);
           continue;
         }
-        await cluster.core.patchNode({ name, body: { metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } } }, mergePatch());
+        await cluster.core.patchNode({ name, body: { metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } } }, mergePatch(cluster));
         ctx.log(`uncordoned node ${name}`);
       } catch (error) {
         if (statusOf(error) === 404) {

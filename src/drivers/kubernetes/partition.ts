@@ -59,7 +59,7 @@ export const partition: ActionDefinition<PartitionArgs> = {
   async prepare(args, ctx) {
     // Parsed here so a selector NetworkPolicy cannot express fails the plan, not the run.
     parseLabelSelector(args.labelSelector);
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const pods = await listPods(cluster, args);
     requireMatches(pods.length, { allowEmpty: args.allowEmpty, what: 'pod', selector: describeSelector(args) });
     const name = partitionPolicyName(ctx.runId, args);
@@ -71,7 +71,7 @@ export const partition: ActionDefinition<PartitionArgs> = {
   },
   async apply(args, prepared, ctx) {
     const { name, pods } = prepared.state as { name: string; pods: string[] };
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const body = partitionPolicy(name, ctx.runId, args);
     try {
       await cluster.networking.createNamespacedNetworkPolicy({ namespace: args.namespace, body });
@@ -90,7 +90,7 @@ export const partition: ActionDefinition<PartitionArgs> = {
 export const deleteNetworkPolicy: UndoDefinition<z.output<typeof deletePolicyArgs>> = {
   args: deletePolicyArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     const where = `NetworkPolicy ${args.namespace}/${args.name}`;
     try {
       const existing = await cluster.networking.readNamespacedNetworkPolicy({ namespace: args.namespace, name: args.name });

@@ -108,7 +108,7 @@ export const podKill: ActionDefinition<PodKillArgs> = {
   args: podKillArgs,
   reversible: false,
   async prepare(args, ctx): Promise<PreparedAction> {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const { candidates, selected, readyBefore } = await selectPods(cluster, args, ctx, 'pod-kill');
     const state: PodKillState = { pods: selected, candidates: candidates.length, readyBefore };
     return { targets: selected.map(describePod), undo: null, state };
@@ -116,7 +116,7 @@ export const podKill: ActionDefinition<PodKillArgs> = {
   async apply(args, prepared, ctx) {
     const state = prepared.state as PodKillState;
     // A new connection: the one prepare made is bound to prepare's abort signal.
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const grace = gracePeriodSeconds(args);
     const rounds: KillRound[] = [];
     const first = await killPods(cluster, state.pods, grace);

@@ -1,6 +1,6 @@
 // The kubernetes probes: ready replicas of a workload, pods by phase and readiness, a resource's
 // condition, and the time until the desired ready count is back after a kill, observed with a watch.
-import { Watch, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
@@ -33,7 +33,7 @@ export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> 
   },
   defaultExpect: { allReady: true },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const workload = await readWorkload(cluster, args.kind, args.namespace, args.name);
     const desired = workload.spec?.replicas ?? 1;
     const ready = workload.status?.readyReplicas ?? 0;
@@ -61,7 +61,7 @@ export const pods: ProbeDefinition<z.output<typeof podsArgs>> = {
     names: 'the pod names, sorted',
   },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const found = await listPods(cluster, args);
     const phases: Record<string, number> = {};
     for (const pod of found) phases[pod.status?.phase ?? 'Unknown'] = (phases[pod.status?.phase ?? 'Unknown'] ?? 0) + 1;
@@ -123,7 +123,7 @@ export const condition: ProbeDefinition<ConditionArgs> = {
   },
   defaultExpect: { status: 'True' },
   async run(args, ctx) {
-    const cluster = connect(ctx, args.namespace ? [args.namespace] : []);
+    const cluster = await connect(ctx, args.namespace ? [args.namespace] : []);
     const where = `${args.kind} ${args.namespace ? `${args.namespace}/` : ''}${args.name}`;
     const conditions = await readConditions(cluster, args).catch((error: unknown) => {
       if (statusOf(error) === 404) throw new FaultlineError('E_DRIVER', `${where} does not exist`);
@@ -232,7 +232,7 @@ export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ct
   if (lossAt === started && args.since === undefined) ctx.log(`only ${ready()} of ${desired} pod(s) ready when the probe started: timing from then`);
   const deadline = started + args.within;
   let resourceVersion = list.metadata?.resourceVersion;
-  const watch = new Watch(cluster.config);
+  const watch = new cluster.library.Watch(cluster.config);
   // Bounded: each watch lasts until the deadline at most; a watch the server closes early is
   // restarted from the last version seen, at most this many times.
   for (let restarts = 0; restarts < 20 && Date.now() < deadline; restarts++) {
@@ -302,7 +302,7 @@ export const recovery: ProbeDefinition<RecoveryArgs> = {
   },
   defaultExpect: { recovered: true },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     return waitForReadyCount(cluster, args, ctx);
   },
 };

@@ -71,7 +71,7 @@ export const scale: ActionDefinition<ScaleArgs> = {
   args: scaleArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const current = await readScale(cluster, args.kind, args.namespace, args.name).catch((error: unknown) => {
       if (statusOf(error) === 404) throw new FaultlineError('E_PREFLIGHT', `${describeWorkload(args)} does not exist`, { hint: 'check the kind, namespace and name' });
       throw kubeError(error, `reading ${describeWorkload(args)}`, cluster);
@@ -88,7 +88,7 @@ export const scale: ActionDefinition<ScaleArgs> = {
     };
   },
   async apply(args, _prepared, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const before = await setReplicas(cluster, args.kind, args.namespace, args.name, args.replicas, ctx.log).catch((error: unknown) => {
       throw kubeError(error, `scaling ${describeWorkload(args)}`, cluster);
     });
@@ -100,7 +100,7 @@ export const scale: ActionDefinition<ScaleArgs> = {
 export const scaleBack: UndoDefinition<z.output<typeof scaleBackArgs>> = {
   args: scaleBackArgs,
   async run(args, ctx: DriverContext) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     try {
       const current = (await readScale(cluster, args.kind, args.namespace, args.name)).spec?.replicas ?? 0;
       if (current !== args.setTo) ctx.log(`${describeWorkload(args)} has ${current} replicas, not the ${args.setTo} the fault set; restoring ${args.replicas} anyway`);
