@@ -3,16 +3,26 @@
 // `validate` and `plan` load none of the engine.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { DriverFlags } from '../drivers/types.js';
+import { builtinDriverOptions } from '../drivers/options.js';
+import type { DriverOption, DriverOptionValues } from '../drivers/types.js';
 import { FaultlineError } from '../core/errors.js';
 import { findExperimentFiles, parseVarAssignments, readVarFile } from '../experiment/load.js';
 
-/** `--context` and `--allow-production`, as the drivers read them. */
-export function driverFlagsFrom(flags: { context?: string; allowProduction?: boolean }): DriverFlags {
-  return {
-    ...(flags.context !== undefined ? { context: flags.context } : {}),
-    ...(flags.allowProduction ? { allowProduction: true } : {}),
-  };
+/** The values given for the drivers' own options (driver name → key → value); each driver gets only its own. */
+export function driverOptionsFrom(
+  flags: Record<string, unknown>,
+  declared: ReadonlyMap<string, readonly DriverOption[]> = builtinDriverOptions,
+): Map<string, DriverOptionValues> {
+  const values = new Map<string, DriverOptionValues>();
+  for (const [driver, options] of declared) {
+    const given: Record<string, string | boolean> = {};
+    for (const { key } of options) {
+      const value = flags[key];
+      if (typeof value === 'string' || typeof value === 'boolean') given[key] = value;
+    }
+    if (Object.keys(given).length > 0) values.set(driver, given);
+  }
+  return values;
 }
 
 /** Files named on the command line, with folders expanded to the experiments they hold. */

@@ -8,6 +8,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import { FAULTLINE_VERSION } from '../version.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { REPORT_FORMATS } from './report-formats.js';
+import { builtinDriverOptions } from '../drivers/options.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -20,6 +21,12 @@ Exit codes:
   130  interrupted: SIGINT/SIGTERM; a second signal exits at once, leaving the ledger for \`faultline recover\``;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Adds the options the drivers declare (kubernetes: --context, --allow-production) to `run` or `plan`. */
+function driverOptions(command: Command): Command {
+  for (const options of builtinDriverOptions.values()) for (const option of options) command.option(option.flags, option.description);
+  return command;
+}
 
 /** The registry given to main() (tests), or the built-in drivers, loaded at first use. */
 type RegistrySource = () => Promise<DriverRegistry>;
@@ -57,10 +64,8 @@ export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
     .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
-    .option('--context <name>', 'kubeconfig context for the kubernetes driver (must be in targets.kubernetes.contexts)')
-    .option('--allow-production', 'confirm a run against a kubeconfig context whose name looks like production')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (paths: string[], flags) => {
+    .addHelpText('after', EXIT_CODES_HELP);
+  driverOptions(program.commands.at(-1)!).action(async (paths: string[], flags) => {
       const { runCommand } = await import('./run.js');
       setExitCode(await runCommand(paths, flags, io, await registry()));
     });
@@ -82,10 +87,8 @@ export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (
       .argument('<file>', 'experiment file'),
   )
     .option('--json', 'print the plan as JSON')
-    .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it')
-    .option('--context <name>', 'kubeconfig context for the kubernetes driver, as `run --context` takes it')
-    .option('--allow-production', 'confirm planning against a kubeconfig context whose name looks like production')
-    .action(async (file: string, flags) => {
+    .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it');
+  driverOptions(program.commands.at(-1)!).action(async (file: string, flags) => {
       const { planCommand } = await import('./plan.js');
       await planCommand(file, flags, io, await registry());
     });

@@ -16,7 +16,7 @@ import { writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
 import { writeRunReports } from './report.js';
 import { handleInterrupts } from './signals.js';
-import { collectVars, driverFlagsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
+import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
 
 export interface RunFlags {
   var?: string[];
@@ -31,8 +31,8 @@ export interface RunFlags {
   seed?: string;
   junit?: string;
   markdown?: string;
-  context?: string;
-  allowProduction?: boolean;
+  /** The drivers' own options (`--context`, …), read by driverOptionsFrom. */
+  [driverOption: string]: unknown;
 }
 
 function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: RollbackStrategy; seed?: number } {
@@ -62,7 +62,7 @@ function journalPathFor(file: string, runId: string, flags: RunFlags, many: bool
 
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
-  const driverFlags = driverFlagsFrom(flags);
+  const driverOptions = driverOptionsFrom(flags);
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
   const colors = colorsFor(io.stdout, io.env);
@@ -86,7 +86,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     const codes: number[] = [];
     for (const loaded of loadedFiles) {
       // A plan that cannot be resolved (a target not found) is reported; the other plans still print.
-      codes.push(await printPlan(loaded, registry, io, { dryRun: true, driverFlags, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
+      codes.push(await printPlan(loaded, registry, io, { dryRun: true, driverOptions, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
     }
     return worstExitCode(codes);
   }
@@ -117,7 +117,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(rollbackStrategy ? { rollbackStrategy } : {}),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(seed !== undefined ? { seed } : {}),
-          driverFlags,
+          driverOptions,
           onEvent: (event) => reporter.onEvent(event),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);

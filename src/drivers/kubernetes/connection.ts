@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { FAULTLINE_VERSION } from '../../version.js';
 import { exclusionSchema, isExcluded } from '../selection.js';
-import type { DriverContext } from '../types.js';
+import type { ActionDefinition, DriverContext, ProbeDefinition, UndoDefinition } from '../types.js';
 
 export const USER_AGENT = `faultline/${FAULTLINE_VERSION}`;
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -43,6 +43,13 @@ export const targetSettings = z
   })
   .meta({ description: 'Which cluster the kubernetes driver talks to and what it may touch.' });
 export type KubernetesTarget = z.output<typeof targetSettings>;
+
+/** What the kubernetes driver's entries get: its parsed targets and its options (--context, --allow-production). */
+export type KubernetesContext = DriverContext<KubernetesTarget, undefined>;
+/** An action of this driver, taking args A and handing state S from prepare to apply. */
+export type KubernetesAction<A, S = undefined> = ActionDefinition<A, S, KubernetesContext>;
+export type KubernetesProbe<A> = ProbeDefinition<A, KubernetesContext>;
+export type KubernetesUndo<A> = UndoDefinition<A, KubernetesContext>;
 
 /** Where the kubeconfig came from: files to load again (merged in order), or the pod's service account. */
 export const kubeconfigSourceSchema = z
@@ -68,7 +75,7 @@ export function looksLikeProduction(name: string): boolean {
   return /(^|[^a-z0-9])(prod|production|prd)(\d*)($|[^a-z0-9])/i.test(name);
 }
 
-export function readTarget(ctx: DriverContext): KubernetesTarget {
+export function readTarget(ctx: KubernetesContext): KubernetesTarget {
   if (ctx.target === undefined) {
     throw new FaultlineError('E_PREFLIGHT', 'the kubernetes driver needs targets.kubernetes with the contexts and namespaces this experiment may touch', {
       hint: 'add targets: { kubernetes: { contexts: [my-test-cluster], namespaces: [my-app] } } to the experiment',
@@ -84,7 +91,7 @@ function homeOf(env: DriverContext['env']): string {
 }
 
 /** The kubeconfig by the usual rules, read from the run's environment rather than process.env. */
-export function locateKubeconfig(explicit: string | undefined, ctx: Pick<DriverContext, 'cwd' | 'env'>): KubeconfigSource {
+export function locateKubeconfig(explicit: string | undefined, ctx: Pick<KubernetesContext, 'cwd' | 'env'>): KubeconfigSource {
   if (explicit) return [resolve(ctx.cwd, explicit)];
   const fromEnv = (ctx.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (fromEnv.length > 0) return fromEnv.map((file) => (isAbsolute(file) ? file : resolve(ctx.cwd, file)));
@@ -210,11 +217,13 @@ async function clusterFor(config: KubeConfig, source: KubeconfigSource, context:
  * The cluster an experiment may use, checked before any call: its context must be allowed, a
  * production-looking one confirmed with --allow-production, and `namespaces` (if given) allowed.
  */
-export async function connect(ctx: DriverContext, namespaces: readonly string[] = []): Promise<Cluster> {
+export async function connect(ctx: KubernetesContext, namespaces: readonly string[] = []): Promise<Cluster> {
   const target = readTarget(ctx);
   const source = locateKubeconfig(target.kubeconfig, ctx);
   const config = await loadKubeconfig(source);
-  const context = ctx.flags?.context ?? target.context ?? config.getCurrentContext();
+  // --context, declared by this driver (options.ts); commander hands it over as a string.
+  const chosen = typeof ctx.options.context === 'string' ? ctx.options.context : undefined;
+  const context = chosen ?? target.context ?? config.getCurrentContext();
   if (!context) throw new FaultlineError('E_PREFLIGHT', 'the kubeconfig has no current context', { hint: 'pass --context or set targets.kubernetes.context' });
   if (!isAllowed(context, target.contexts)) {
     throw new FaultlineError('E_PREFLIGHT', `context "${context}" is not in targets.kubernetes.contexts (${target.contexts.join(', ')})`, {
@@ -223,7 +232,7 @@ export async function connect(ctx: DriverContext, namespaces: readonly string[] 
   }
   const server = useContext(config, context, source);
   const clusterName = config.getContextObject(context)?.cluster ?? '';
-  if ((looksLikeProduction(context) || looksLikeProduction(clusterName)) && !ctx.flags?.allowProduction) {
+  if ((looksLikeProduction(context) || looksLikeProduction(clusterName)) && !ctx.options.allowProduction) {
     throw new FaultlineError('E_PREFLIGHT', `context "${context}" (cluster "${clusterName}") looks like production; refusing without confirmation`, {
       hint: 'if this is intended, run again with --allow-production',
     });

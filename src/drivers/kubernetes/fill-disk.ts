@@ -5,8 +5,7 @@ import { Writable } from 'node:stream';
 import type { V1Status } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError, errorMessage } from '../../core/errors.js';
-import type { ActionDefinition, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
+import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { describePod, podSelectionShape, selectPods } from './targets.js';
 
 const MIB = 1024 * 1024;
@@ -98,7 +97,7 @@ function fillCommand(file: string, bytes: number): string[] {
   return ['sh', '-c', `fallocate -l ${bytes} '${file}' 2>/dev/null || dd if=/dev/zero of='${file}' bs=1048576 count=${mib} 2>&1`];
 }
 
-export const fillDisk: ActionDefinition<FillDiskArgs> = {
+export const fillDisk: KubernetesAction<FillDiskArgs, { pods: PodRef[]; file: string }> = {
   description: 'Fill a filesystem in selected pods by writing a file of the given size through exec (where the cluster allows exec); the undo removes the file.',
   args: fillDiskArgs,
   reversible: true,
@@ -126,7 +125,7 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
     };
   },
   async apply(args, prepared, ctx) {
-    const { pods, file } = prepared.state as { pods: PodRef[]; file: string };
+    const { pods, file } = prepared.state;
     const cluster = await connect(ctx, [args.namespace]);
     for (const pod of pods) {
       await execIn(cluster, args.namespace, pod, fillCommand(file, args.size), ctx.signal);
@@ -136,7 +135,7 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
   },
 };
 
-export const removeFile: UndoDefinition<z.output<typeof removeFileArgs>> = {
+export const removeFile: KubernetesUndo<z.output<typeof removeFileArgs>> = {
   args: removeFileArgs,
   async run(args, ctx) {
     const cluster = await reconnect(args, ctx.signal);

@@ -40,7 +40,7 @@ afterAll(async () => {
   await deleteNamespace(settings, namespace);
 });
 
-function context(cluster: KubernetesSettings, logs: string[] = [], extra: Record<string, unknown> = {}, runId = `test-${Date.now()}`): DriverContext {
+function context(cluster: KubernetesSettings, logs: string[] = [], extra: Record<string, unknown> = {}, runId = `test-${Date.now()}`): DriverContext<any, any> {
   return testDriverContext({ target: testTarget(cluster, namespace!, extra), runId, seed: 7, log: (m) => logs.push(m) });
 }
 

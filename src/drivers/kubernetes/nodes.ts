@@ -6,8 +6,8 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster } from './connection.js';
+import type { PreparedAction } from '../types.js';
+import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { inBatches } from './pod-kill.js';
 import { nodeSelectionShape, requireNodeChoice, selectNodes } from './targets.js';
 
@@ -57,12 +57,12 @@ function planCordon(nodes: V1Node[]): NodePlan {
   };
 }
 
-function uncordonUndo(cluster: Cluster, plan: NodePlan, ctx: DriverContext): PreparedAction['undo'] {
+function uncordonUndo(cluster: Cluster, plan: NodePlan, ctx: KubernetesContext): PreparedAction['undo'] {
   return { driver: 'kubernetes', op: 'uncordon', args: { ...cluster.connection, nodes: plan.cordon, runId: ctx.runId } };
 }
 
 /** Cordons the nodes that are schedulable now; one cordoned meanwhile by someone else is left out of ours. */
-async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext): Promise<{ cordoned: string[]; alreadyCordoned: string[] }> {
+async function cordonNodes(cluster: Cluster, names: string[], ctx: KubernetesContext): Promise<{ cordoned: string[]; alreadyCordoned: string[] }> {
   const cordoned: string[] = [];
   const alreadyCordoned: string[] = [];
   for (const name of names) {
@@ -85,7 +85,7 @@ async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext
   return { cordoned, alreadyCordoned };
 }
 
-export const cordon: ActionDefinition<CordonArgs> = {
+export const cordon: KubernetesAction<CordonArgs, NodePlan> = {
   description: 'Mark nodes unschedulable (kubectl cordon); undone by uncordoning the nodes this run cordoned. Needs targets.kubernetes.nodes.',
   args: cordonArgs,
   reversible: true,
@@ -99,7 +99,7 @@ export const cordon: ActionDefinition<CordonArgs> = {
     };
   },
   async apply(_args, prepared, ctx) {
-    const plan = prepared.state as NodePlan;
+    const plan = prepared.state;
     const result = await cordonNodes(await connect(ctx), plan.cordon, ctx);
     ctx.log(`cordoned ${result.cordoned.join(', ') || 'no node'}`);
     return { ...result, alreadyCordoned: [...plan.alreadyCordoned, ...result.alreadyCordoned] };
@@ -116,7 +116,7 @@ function controllerOf(pod: V1Pod) {
   return pod.metadata?.ownerReferences?.find((ref) => ref.controller);
 }
 
-async function planDrain(cluster: Cluster, args: DrainArgs, ctx: DriverContext): Promise<DrainPlan> {
+async function planDrain(cluster: Cluster, args: DrainArgs, ctx: KubernetesContext): Promise<DrainPlan> {
   const nodes = await selectNodes(cluster, args, ctx, 'drain');
   const plan: DrainPlan = { ...planCordon(nodes), evict: [], left: [] };
   const target = readTarget(ctx);
@@ -178,7 +178,7 @@ async function evictPod(cluster: Cluster, pod: DrainPlan['evict'][number], grace
   }
 }
 
-export const drain: ActionDefinition<DrainArgs> = {
+export const drain: KubernetesAction<DrainArgs, DrainPlan> = {
   description:
     'Cordon nodes and evict their pods through the Eviction API, so PodDisruptionBudgets are respected: a drain a budget blocks is reported, never forced. Evicts only pods in allowed namespaces; undone by uncordoning.',
   args: drainArgs,
@@ -195,7 +195,7 @@ export const drain: ActionDefinition<DrainArgs> = {
     return { targets, undo: uncordonUndo(cluster, plan, ctx), state: plan };
   },
   async apply(args, prepared, ctx) {
-    const plan = prepared.state as DrainPlan;
+    const plan = prepared.state;
     const cluster = await connect(ctx);
     const cordonResult = await cordonNodes(cluster, plan.cordon, ctx);
     const grace = args.gracePeriod === undefined ? undefined : Math.ceil(args.gracePeriod / 1000);
@@ -221,7 +221,7 @@ export const drain: ActionDefinition<DrainArgs> = {
   },
 };
 
-export const uncordon: UndoDefinition<z.output<typeof uncordonArgs>> = {
+export const uncordon: KubernetesUndo<z.output<typeof uncordonArgs>> = {
   args: uncordonArgs,
   async run(args, ctx) {
     const cluster = await reconnect(args, ctx.signal);

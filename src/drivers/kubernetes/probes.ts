@@ -4,8 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { DriverContext, ProbeDefinition } from '../types.js';
-import { connect, kubeError, statusOf, type Cluster } from './connection.js';
+import { connect, kubeError, statusOf, type Cluster, type KubernetesContext, type KubernetesProbe } from './connection.js';
 import { formatLabelSelector } from './label-selector.js';
 import { workloadShape, type WorkloadKind } from './scale.js';
 import { describeSelector, isPodReady, listPods, namespaceSchema, podSelectorShape } from './targets.js';
@@ -21,7 +20,7 @@ async function readWorkload(cluster: Cluster, kind: WorkloadKind, namespace: str
   }
 }
 
-export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> = {
+export const readyReplicas: KubernetesProbe<z.output<typeof readyReplicasArgs>> = {
   description: 'Ready replicas of a Deployment or StatefulSet against the desired count, from its status.',
   args: readyReplicasArgs,
   outputs: {
@@ -50,7 +49,7 @@ export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> 
 
 const podsArgs = z.strictObject(podSelectorShape);
 
-export const pods: ProbeDefinition<z.output<typeof podsArgs>> = {
+export const pods: KubernetesProbe<z.output<typeof podsArgs>> = {
   description: 'Pods a selector matches, counted by phase and readiness (terminating pods are left out).',
   args: podsArgs,
   outputs: {
@@ -112,7 +111,7 @@ async function readConditions(cluster: Cluster, args: ConditionArgs): Promise<Co
   }
 }
 
-export const condition: ProbeDefinition<ConditionArgs> = {
+export const condition: KubernetesProbe<ConditionArgs> = {
   description: "A resource's status condition (a Pod's Ready, a Deployment's Available, a Node's Ready …).",
   args: conditionArgs,
   outputs: {
@@ -202,7 +201,7 @@ async function resolveWatch(cluster: Cluster, args: RecoveryArgs): Promise<Watch
  * without, the probe first waits for the loss itself, so it can run alongside the kill (start it a
  * moment before) and time the recovery from the loss it observed.
  */
-export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ctx: DriverContext) {
+export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ctx: KubernetesContext) {
   const started = Date.now();
   const { selector, desired } = await resolveWatch(cluster, args);
   const list = await cluster.core.listNamespacedPod({ namespace: args.namespace, labelSelector: selector }).catch((error: unknown) => {
@@ -286,7 +285,7 @@ export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ct
   return result(null);
 }
 
-export const recovery: ProbeDefinition<RecoveryArgs> = {
+export const recovery: KubernetesProbe<RecoveryArgs> = {
   description:
     'Time until the desired count of ready pods is back after a loss (pods killed, a node drained), observed with a watch; recovered is false when it is not back within the bound.',
   args: recoveryArgs,

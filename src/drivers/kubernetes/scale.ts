@@ -3,8 +3,7 @@
 import type { V1Scale } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
+import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { namespaceSchema } from './targets.js';
 
 export const workloadKindSchema = z.enum(['Deployment', 'StatefulSet']).default('Deployment').meta({ description: 'Deployment (default) or StatefulSet.' });
@@ -66,7 +65,7 @@ function describeWorkload(args: { kind: string; namespace: string; name: string 
   return `${args.kind} ${args.namespace}/${args.name}`;
 }
 
-export const scale: ActionDefinition<ScaleArgs> = {
+export const scale: KubernetesAction<ScaleArgs, { replicas: number }> = {
   description: "Scale a Deployment or StatefulSet to a replica count; undone by restoring the count it had.",
   args: scaleArgs,
   reversible: true,
@@ -97,9 +96,9 @@ export const scale: ActionDefinition<ScaleArgs> = {
   },
 };
 
-export const scaleBack: UndoDefinition<z.output<typeof scaleBackArgs>> = {
+export const scaleBack: KubernetesUndo<z.output<typeof scaleBackArgs>> = {
   args: scaleBackArgs,
-  async run(args, ctx: DriverContext) {
+  async run(args, ctx: KubernetesContext) {
     const cluster = await reconnect(args, ctx.signal);
     try {
       const current = (await readScale(cluster, args.kind, args.namespace, args.name)).spec?.replicas ?? 0;
