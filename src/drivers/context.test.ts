@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { driverOptionsFrom } from '../cli/inputs.js';
 import { buildDriverContext, DriverSessions, type DriverScope } from './context.js';
 import { defineDriver } from './contract.js';
 import { DriverRegistry } from './registry.js';
@@ -103,17 +102,5 @@ describe('buildDriverContext', () => {
   it('registers typed and untyped drivers side by side', () => {
     const registry = new DriverRegistry([counterDriver({ count: 0 }), legacyDriver]);
     expect(registry.names('action')).toEqual(['counter.bump', 'legacy.touch']);
-  });
-});
-
-describe('driverOptionsFrom', () => {
-  it('hands each driver only the options it declared, and only those given', () => {
-    const declared = new Map([
-      ['kubernetes', [{ flags: '--context <name>', key: 'context', description: '' }, { flags: '--allow-production', key: 'allowProduction', description: '' }]],
-      ['counter', [{ flags: '--step <n>', key: 'step', description: '' }]],
-    ]);
-    const values = driverOptionsFrom({ context: 'dev', json: true, seed: '3' }, declared);
-    expect([...values]).toEqual([['kubernetes', { context: 'dev' }]]);
-    expect(driverOptionsFrom({}, declared).size).toBe(0);
   });
 });
