@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { Driver } from '../drivers/types.js';
 import { FaultlineError } from '../core/errors.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
 
 interface ArgumentDoc {
   name: string;

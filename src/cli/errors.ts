@@ -1,7 +1,8 @@
 // The single error boundary: how any failure of a command is shown, and which exit code it gets.
 import { FaultlineError, InvalidInputError, formatProblem } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
 
 export function reportError(error: unknown, io: CliIo): number {
   const c = colorsFor(io.stderr, io.env);

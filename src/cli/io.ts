@@ -1,7 +1,5 @@
 // What a command may touch of the outside world, passed in rather than read from globals, so
 // commands run in-process in tests. Only src/cli writes to these streams.
-import { Chalk, type ChalkInstance } from 'chalk';
-
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -20,14 +18,6 @@ export function processIo(): CliIo {
     }
   }
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
-}
-
-/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org); FORCE_COLOR wins. */
-export function colorsFor(stream: CliIo['stdout'], env: CliIo['env']): ChalkInstance {
-  const forced = env.FORCE_COLOR;
-  if (forced !== undefined && forced !== '0' && forced !== 'false') return new Chalk({ level: 1 });
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return new Chalk({ level: 0 });
-  return new Chalk({ level: stream.isTTY && env.TERM !== 'dumb' ? 1 : 0 });
 }
 
 export function writeLine(stream: CliIo['stdout'], text = ''): void {

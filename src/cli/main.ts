@@ -1,20 +1,14 @@
 // The faultline command line: a thin layer over the library. It parses flags, calls the core, prints,
 // and turns outcomes into exit codes. Nothing below src/cli prints or exits.
+// Each command's module is imported when that command runs, and the drivers' registry when a command
+// needs it: `--help` loads commander and nothing else, `validate` no engine, no driver a client library.
 import { Command, CommanderError, Option } from 'commander';
-import { createDefaultRegistry } from '../drivers/builtin.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { experimentJsonSchema } from '../experiment/schema.js';
-import { loadExperiment } from '../experiment/load.js';
 import { FAULTLINE_VERSION } from '../version.js';
-import { driversCommand } from './drivers.js';
-import { reportError, worstExitCode } from './errors.js';
-import { initCommand } from './init.js';
-import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
-import { printPlan } from './plan.js';
-import { recoverCommand } from './recover.js';
-import { REPORT_FORMATS, reportCommand } from './report.js';
-import { collectVars, driverFlagsFrom, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
+import { processIo, writeLine, type CliIo } from './io.js';
+import { REPORT_FORMATS } from './report-formats.js';
+import { builtinDriverOptions } from '../drivers/options.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -28,7 +22,16 @@ Exit codes:
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (code: number) => void): Command {
+/** Adds the options the drivers declare (kubernetes: --context, --allow-production) to `run` or `plan`. */
+function driverOptions(command: Command): Command {
+  for (const options of builtinDriverOptions.values()) for (const option of options) command.option(option.flags, option.description);
+  return command;
+}
+
+/** The registry given to main() (tests), or the built-in drivers, loaded at first use. */
+type RegistrySource = () => Promise<DriverRegistry>;
+
+export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (code: number) => void): Command {
   const program = new Command('faultline')
     .description('Run chaos experiments against real systems and report whether timeouts, retries, failover and self-healing held.')
     .version(FAULTLINE_VERSION, '-V, --version')
@@ -62,10 +65,11 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
     .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
     .option('--html [path]', 'write a self-contained HTML report here (verdicts, timeline chart, windows, faults, probes); without a path, beside the journal')
-    .option('--context <name>', 'kubeconfig context for the kubernetes driver (must be in targets.kubernetes.contexts)')
-    .option('--allow-production', 'confirm a run against a kubeconfig context whose name looks like production')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (paths: string[], flags) => setExitCode(await runCommand(paths, flags, io, registry)));
+    .addHelpText('after', EXIT_CODES_HELP);
+  driverOptions(program.commands.at(-1)!).action(async (paths: string[], flags) => {
+      const { runCommand } = await import('./run.js');
+      setExitCode(await runCommand(paths, flags, io, await registry()));
+    });
 
   varOptions(
     program
@@ -73,20 +77,8 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
       .description('check experiment files against the schema and the drivers\' arguments; every problem at once')
       .argument('<paths...>', 'experiment files or folders'),
   ).action(async (paths: string[], flags) => {
-    const files = await expandExperimentPaths(paths, io.cwd);
-    const vars = await collectVars(flags, io.cwd);
-    const c = colorsFor(io.stdout, io.env);
-    const codes: number[] = [];
-    for (const file of files) {
-      try {
-        const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
-        writeLine(io.stdout, `${c.green('✔')} ${file}: ${loaded.experiment.title}`);
-        codes.push(ExitCode.passed);
-      } catch (error) {
-        codes.push(reportError(error, io));
-      }
-    }
-    setExitCode(worstExitCode(codes));
+    const { validateCommand } = await import('./validate.js');
+    setExitCode(await validateCommand(paths, flags, io, await registry()));
   });
 
   varOptions(
@@ -96,15 +88,10 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
       .argument('<file>', 'experiment file'),
   )
     .option('--json', 'print the plan as JSON')
-    .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it')
-    .option('--context <name>', 'kubeconfig context for the kubernetes driver, as `run --context` takes it')
-    .option('--allow-production', 'confirm planning against a kubeconfig context whose name looks like production')
-    .action(async (file: string, flags) => {
-      const [path] = await expandExperimentPaths([file], io.cwd);
-      const vars = await collectVars(flags, io.cwd);
-      const loaded = await loadExperiment(path!, { cwd: io.cwd, env: io.env, vars, registry });
-      const seed = parseSeedFlag(flags.seed);
-      await printPlan(loaded, registry, io, { json: Boolean(flags.json), driverFlags: driverFlagsFrom(flags), ...(seed !== undefined ? { seed } : {}) });
+    .option('--seed <n>', 'seed for random target selection, as `run --seed` takes it');
+  driverOptions(program.commands.at(-1)!).action(async (file: string, flags) => {
+      const { planCommand } = await import('./plan.js');
+      await planCommand(file, flags, io, await registry());
     });
 
   program
@@ -121,7 +108,10 @@ or with --format html the history of the runs (each verdict over time, p99 and e
 fault, time to recover), ordered by when they started. --format html needs --output.
 Exit code 0 when the report was written, whatever the runs' results; 2 when a journal cannot be read.`,
     )
-    .action(async (paths: string[], flags) => setExitCode(await reportCommand(paths, flags, io)));
+    .action(async (paths: string[], flags) => {
+      const { reportCommand } = await import('./report.js');
+      setExitCode(await reportCommand(paths, flags, io));
+    });
 
   program
     .command('recover')
@@ -129,33 +119,46 @@ Exit code 0 when the report was written, whatever the runs' results; 2 when a jo
     .option('--ledger-dir <dir>', 'where the fault ledger lives', '.faultline')
     .option('--dry-run', 'list what would be undone')
     .option('--json', 'print the report as JSON')
-    .action(async (flags) => setExitCode(await recoverCommand(flags, io, registry)));
+    .action(async (flags) => {
+      const { recoverCommand } = await import('./recover.js');
+      setExitCode(await recoverCommand(flags, io, await registry()));
+    });
 
   program
     .command('init')
     .description('write a commented starter experiment')
     .argument('[path]', 'where to write it', 'experiment.yaml')
     .option('--force', 'overwrite an existing file')
-    .action(async (path: string, flags) => setExitCode(await initCommand(path, flags, io)));
+    .action(async (path: string, flags) => {
+      const { initCommand } = await import('./init.js');
+      setExitCode(await initCommand(path, flags, io));
+    });
 
   program
     .command('schema')
     .description('print the JSON Schema of experiment files (for editors and CI)')
-    .action(() => writeLine(io.stdout, JSON.stringify(experimentJsonSchema(), null, 2)));
+    .action(async () => {
+      const { experimentJsonSchema } = await import('../experiment/schema.js');
+      writeLine(io.stdout, JSON.stringify(experimentJsonSchema(), null, 2));
+    });
 
   program
     .command('drivers')
     .description('list every driver with its actions, probes and their arguments')
     .argument('[driver]', 'only this driver')
     .option('--json', 'print the catalog as JSON')
-    .action((name: string | undefined, flags) => setExitCode(driversCommand(name, flags, io, registry)));
+    .action(async (name: string | undefined, flags) => {
+      const { driversCommand } = await import('./drivers.js');
+      setExitCode(driversCommand(name, flags, io, await registry()));
+    });
 
   return program;
 }
 
-export async function main(argv: string[], io: CliIo = processIo(), registry: DriverRegistry = createDefaultRegistry()): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo(), registry?: DriverRegistry): Promise<number> {
   let exitCode: number = ExitCode.passed;
-  const program = buildProgram(io, registry, (code) => {
+  const loadRegistry: RegistrySource = async () => registry ?? (await import('../drivers/builtin.js')).createDefaultRegistry();
+  const program = buildProgram(io, loadRegistry, (code) => {
     exitCode = code;
   });
   try {
@@ -166,6 +169,7 @@ export async function main(argv: string[], io: CliIo = processIo(), registry: Dr
       // Help and version exit 0; a usage mistake is invalid input.
       return error.exitCode === 0 ? ExitCode.passed : ExitCode.invalidInput;
     }
+    const { reportError } = await import('./errors.js');
     return reportError(error, io);
   }
 }

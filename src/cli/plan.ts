@@ -1,18 +1,20 @@
 // `faultline plan` (and `run --dry-run`): print the resolved timeline and targets. No mutating call.
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { DriverFlags } from '../drivers/types.js';
+import type { DriverOptionValues } from '../drivers/types.js';
 import { formatDuration } from '../core/duration.js';
 import { planExperiment } from '../engine/plan.js';
-import type { LoadedExperiment } from '../experiment/load.js';
+import { loadExperiment, type LoadedExperiment } from '../experiment/load.js';
 import { renderTable } from '../report/terminal.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
 
-export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number; driverFlags?: DriverFlags } = {}): Promise<void> {
+export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number; driverOptions?: ReadonlyMap<string, DriverOptionValues> } = {}): Promise<void> {
   const plan = await planExperiment(loaded, registry, {
     cwd: io.cwd,
     env: io.env,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.driverFlags ? { driverFlags: options.driverFlags } : {}),
+    ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
   });
   if (options.json) {
     writeLine(io.stdout, JSON.stringify(plan, null, 2));
@@ -45,4 +47,18 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
   if (plan.rollbacks.length) out(`rollbacks: ${plan.rollbacks.join(' → ')}`);
   if (plan.teardown.length) out(`teardown: ${plan.teardown.join(' → ')}`);
   out(c.dim('No change was made: planning resolves targets without touching them.'));
+}
+
+/** `faultline plan <file>`: one experiment, its variables and seed, and the drivers' flags. */
+export async function planCommand(
+  file: string,
+  flags: { var?: string[]; varFile?: string[]; json?: boolean; seed?: string } & Record<string, unknown>,
+  io: CliIo,
+  registry: DriverRegistry,
+): Promise<void> {
+  const [path] = await expandExperimentPaths([file], io.cwd);
+  const vars = await collectVars(flags, io.cwd);
+  const loaded = await loadExperiment(path!, { cwd: io.cwd, env: io.env, vars, registry });
+  const seed = parseSeedFlag(flags.seed);
+  await printPlan(loaded, registry, io, { json: Boolean(flags.json), driverOptions: driverOptionsFrom(flags), ...(seed !== undefined ? { seed } : {}) });
 }

@@ -4,7 +4,8 @@ import type { DriverRegistry } from '../drivers/registry.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { DEFAULT_LEDGER_DIR } from '../engine/run.js';
 import { recover } from '../safety/recover.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
 
 export async function recoverCommand(flags: { ledgerDir?: string; dryRun?: boolean; json?: boolean }, io: CliIo, registry: DriverRegistry): Promise<number> {
   const report = await recover({

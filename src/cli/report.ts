@@ -13,10 +13,11 @@ import { renderHtml } from '../report/html.js';
 import { renderJunit } from '../report/junit.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderSummary } from '../report/terminal.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
+import { REPORT_FORMATS, type ReportFormat } from './report-formats.js';
 
-export const REPORT_FORMATS = ['text', 'junit', 'markdown', 'json', 'html'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export { REPORT_FORMATS, type ReportFormat };
 
 export interface ReportFlags {
   format?: ReportFormat;

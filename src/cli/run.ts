@@ -1,22 +1,22 @@
 // `faultline run`: one experiment file, or every experiment in a folder one after another, with one
 // combined exit code (the worst outcome wins).
-import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { DriverFlags } from '../drivers/types.js';
 import { parseDuration } from '../core/duration.js';
 import { FaultlineError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journal.js';
 import { runExperiment } from '../engine/run.js';
-import { findExperimentFiles, loadExperiment, parseVarAssignments, readVarFile, type LoadedExperiment } from '../experiment/load.js';
+import { loadExperiment, type LoadedExperiment } from '../experiment/load.js';
 import { rollbackStrategies, type RollbackStrategy } from '../experiment/schema.js';
 import { TerminalReporter } from '../report/terminal.js';
 import { reportError, worstExitCode } from './errors.js';
-import { colorsFor, writeLine, type CliIo } from './io.js';
+import { colorsFor } from './colors.js';
+import { writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
 import { writeRunReports, type RunHtml } from './report.js';
 import { handleInterrupts } from './signals.js';
+import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
 
 export interface RunFlags {
   var?: string[];
@@ -33,64 +33,8 @@ export interface RunFlags {
   markdown?: string;
   /** A path, or true for `--html` alone: beside the journal. */
   html?: string | boolean;
-  context?: string;
-  allowProduction?: boolean;
-}
-
-/** `--context` and `--allow-production`, as the drivers read them. */
-export function driverFlagsFrom(flags: { context?: string; allowProduction?: boolean }): DriverFlags {
-  return {
-    ...(flags.context !== undefined ? { context: flags.context } : {}),
-    ...(flags.allowProduction ? { allowProduction: true } : {}),
-  };
-}
-
-/** Files named on the command line, with folders expanded to the experiments they hold. */
-export async function expandExperimentPaths(paths: string[], cwd: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const path of paths) {
-    const absolute = resolve(cwd, path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info?.isDirectory()) {
-      const found = await findExperimentFiles(absolute);
-      if (found.length === 0) throw new FaultlineError('E_INPUT', `${path}: no experiment files (*.yaml, *.yml, *.json) in this folder`);
-      files.push(...found);
-    } else {
-      files.push(absolute);
-    }
-  }
-  return files;
-}
-
-export async function collectVars(flags: { var?: string[]; varFile?: string[] }, cwd: string): Promise<Record<string, unknown>> {
-  let vars: Record<string, unknown> = {};
-  for (const file of flags.varFile ?? []) vars = deepMerge(vars, await readVarFile(resolve(cwd, file)));
-  return deepMerge(vars, parseVarAssignments(flags.var ?? []));
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = merged[key];
-    merged[key] =
-      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-  }
-  return merged;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** `--seed`: a non-negative integer, so a random selection can be replayed. */
-export function parseSeedFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(value) || Number(value) > 2 ** 31 - 1) {
-    throw new FaultlineError('E_INPUT', `--seed: expected a whole number from 0 to ${2 ** 31 - 1}, got "${value}"`, {
-      hint: 'use the seed a journal or plan printed to hit the same targets again',
-    });
-  }
-  return Number(value);
+  /** The drivers' own options (`--context`, …), read by driverOptionsFrom. */
+  [driverOption: string]: unknown;
 }
 
 function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: RollbackStrategy; seed?: number } {
@@ -128,7 +72,7 @@ function htmlPathFor(file: string, journalPath: string, flags: RunFlags, many: b
 
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
-  const driverFlags = driverFlagsFrom(flags);
+  const driverOptions = driverOptionsFrom(flags);
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
   const colors = colorsFor(io.stdout, io.env);
@@ -152,7 +96,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     const codes: number[] = [];
     for (const loaded of loadedFiles) {
       // A plan that cannot be resolved (a target not found) is reported; the other plans still print.
-      codes.push(await printPlan(loaded, registry, io, { dryRun: true, driverFlags, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
+      codes.push(await printPlan(loaded, registry, io, { dryRun: true, driverOptions, ...(seed !== undefined ? { seed } : {}) }).then(() => ExitCode.passed, (error: unknown) => reportError(error, io)));
     }
     return worstExitCode(codes);
   }
@@ -184,7 +128,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(rollbackStrategy ? { rollbackStrategy } : {}),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(seed !== undefined ? { seed } : {}),
-          driverFlags,
+          driverOptions,
           onEvent: (event) => reporter.onEvent(event),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);

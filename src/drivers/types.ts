@@ -9,50 +9,64 @@ export interface UndoSpec {
   args: Record<string, unknown>;
 }
 
-export interface DriverContext {
+/**
+ * What a driver's entries are called with. `Target` is the driver's parsed `targets.<driver>` settings,
+ * `Session` what its `session` factory made for this run (see defineDriver in contract.ts).
+ */
+export interface DriverContext<Target = unknown, Session = unknown> {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted when the activity times out or the run is being stopped. */
   signal: AbortSignal;
   /** This driver's validated `targets.<driver>` settings from the experiment (undefined when absent). */
-  target: unknown;
+  target: Target | undefined;
+  /** This driver's run-scoped session: made once per run (or recover, or plan) by Driver.session. */
+  session: Session;
+  /** This driver's own command-line options (Driver.options), by key; no other driver sees them. */
+  options: DriverOptionValues;
   runId: string;
   /** Seed for random target selection (settings.seed, --seed, or drawn at random and journaled), so a run can be replayed. */
   seed: number;
   /** A line for the journal, attached to the running activity. */
   log(message: string): void;
-  /** Command-line choices for drivers: `--context` (a kubeconfig context) and `--allow-production`. */
-  flags?: DriverFlags;
 }
 
-export interface DriverFlags {
-  /** The kubeconfig context to use instead of the experiment's or the kubeconfig's current one. */
-  context?: string;
-  /** Confirms a run against a context whose name looks like production. */
-  allowProduction?: boolean;
+/** A command-line option a driver declares for `run` and `plan` (`--context <name>` for kubernetes). */
+export interface DriverOption {
+  /** Commander's flags: `--context <name>` takes a value, `--allow-production` is a switch. */
+  flags: string;
+  /** The key the value is read under in DriverContext.options: `context`, `allowProduction`. */
+  key: string;
+  description: string;
 }
+
+export type DriverOptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/** What a session factory is given: the run's scope, without an activity's signal or log. */
+export type SessionContext<Target = unknown> = Omit<DriverContext<Target, never>, 'session' | 'signal' | 'log'>;
 
 export type Output = Record<string, unknown>;
 
-export interface ProbeDefinition<A = any> {
+export interface ProbeDefinition<A = any, C = DriverContext> {
   description: string;
   args: z.ZodType<A>;
   /** Names and meanings of the fields in the probe's output, for `faultline drivers` and hints. */
   outputs: Record<string, string>;
   /** Expectations applied when the experiment declares none (an http probe passes on 2xx/3xx, say). */
   defaultExpect?: Record<string, unknown>;
-  run(args: A, ctx: DriverContext): Promise<Output>;
+  run(args: A, ctx: C): Promise<Output>;
 }
 
-/** What an action will do, resolved without changing anything: the basis of plan, dry run and the ledger. */
-export interface PreparedAction {
+/**
+ * What an action will do, resolved without changing anything: the basis of plan, dry run and the ledger.
+ * `S` is the driver-private state handed on to apply: required when the action declares one.
+ */
+export type PreparedAction<S = unknown> = {
   /** What will be touched, readable: `pid 4242 (node backend.mjs)`. */
   targets: string[];
   /** How to undo it, or null when nothing can undo it (a kill). Undo must be idempotent. */
   undo: UndoSpec | null;
-  /** Driver-private data handed on to apply. */
-  state?: unknown;
-}
+} & (unknown extends S ? { state?: unknown } : undefined extends S ? { state?: S } : { state: S });
 
 /**
  * What a fault does to a request that meets it, declared by the action from its arguments: the
@@ -101,26 +115,27 @@ export interface ReachReadings {
   undone?: ReachReading;
 }
 
-export interface ActionDefinition<A = any> {
+/** An action; `S` is the state its prepare hands to apply, `C` the context its driver's entries get. */
+export interface ActionDefinition<A = any, S = unknown, C = DriverContext> {
   description: string;
   args: z.ZodType<A>;
   /** True when this action changes the system in a way a fault's undo must reverse. */
   reversible: boolean;
   /** Resolves targets and the undo. Must make no mutating call: plan and --dry-run rely on it. */
-  prepare(args: A, ctx: DriverContext): Promise<PreparedAction>;
-  apply(args: A, prepared: PreparedAction, ctx: DriverContext): Promise<Output>;
+  prepare(args: A, ctx: C): Promise<PreparedAction<S>>;
+  apply(args: A, prepared: PreparedAction<S>, ctx: C): Promise<Output>;
   /** What the fault does to a request that meets it; absent when the driver cannot say. */
   effect?(args: A): FaultEffect;
   /** Reads the driver's counters for the prepared targets. Must make no mutating call. */
-  readReach?(args: A, prepared: PreparedAction, ctx: DriverContext): Promise<ReachReading>;
+  readReach?(args: A, prepared: PreparedAction<S>, ctx: C): Promise<ReachReading>;
   /** Turns the readings into evidence of reach; absent readReach means no driver evidence. */
   judgeReach?(args: A, readings: ReachReadings): ReachEvidence;
 }
 
-export interface UndoDefinition<A = any> {
+export interface UndoDefinition<A = any, C = DriverContext> {
   args: z.ZodType<A>;
   /** Must succeed when run twice, and when the fault was never applied or its target is gone. */
-  run(args: A, ctx: DriverContext): Promise<void>;
+  run(args: A, ctx: C): Promise<void>;
 }
 
 /**
@@ -130,10 +145,10 @@ export interface UndoDefinition<A = any> {
  * written to the ledger before apply; the engine undoes it after the teardown (and `faultline recover`
  * after a crash).
  */
-export interface ProvisionDefinition {
+export interface ProvisionDefinition<S = unknown, C = DriverContext> {
   /** null when the experiment asks for nothing to be set up. */
-  prepare(ctx: DriverContext): Promise<PreparedAction | null>;
-  apply(prepared: PreparedAction, ctx: DriverContext): Promise<Output>;
+  prepare(ctx: C): Promise<PreparedAction<S> | null>;
+  apply(prepared: PreparedAction<S>, ctx: C): Promise<Output>;
 }
 
 export interface Driver {
@@ -141,6 +156,13 @@ export interface Driver {
   description: string;
   /** Schema of `targets.<name>` in an experiment: connection settings and allow-lists. */
   target?: z.ZodType;
+  /**
+   * Makes the driver's run-scoped session (connections, a server it started), once per run, plan or
+   * recover, on first use. Cheap and synchronous: a client library is imported at its first call.
+   */
+  session?(ctx: SessionContext): unknown;
+  /** Command-line options of `run` and `plan` that only this driver reads (DriverContext.options). */
+  options?: readonly DriverOption[];
   /** Checks reachability and permissions before any fault is applied. */
   preflight?(ctx: DriverContext): Promise<void>;
   provision?: ProvisionDefinition;

@@ -3,7 +3,8 @@
 // tolerances. Every outcome becomes an ActivityRecord; nothing here throws for a probe that misses.
 import type { ZodType } from 'zod';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { Driver, DriverContext, DriverFlags, Output } from '../drivers/types.js';
+import { buildDriverContext, type DriverSessions } from '../drivers/context.js';
+import type { Driver, DriverContext, DriverOptionValues, Output } from '../drivers/types.js';
 import type { Matcher } from '../experiment/schema.js';
 import { abortReason, type Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -26,8 +27,10 @@ export interface ActivityEnvironment {
   /** Parsed `targets.<driver>` settings by driver name. */
   targets: ReadonlyMap<string, unknown>;
   outputs: StepOutputs;
-  /** Command-line choices handed to every driver; see DriverContext.flags. */
-  flags?: DriverFlags;
+  /** Values of the drivers' own command-line options, by driver name: each reaches only its driver. */
+  driverOptions?: ReadonlyMap<string, DriverOptionValues>;
+  /** The drivers' run-scoped sessions, made on first use (drivers/context.ts). */
+  sessions?: DriverSessions;
 }
 
 export interface ActivityCall {
@@ -50,16 +53,7 @@ export function toJournalError(error: unknown): JournalError {
 }
 
 export function driverContext(env: ActivityEnvironment, driver: Driver, signal: AbortSignal, logs: string[]): DriverContext {
-  return {
-    cwd: env.cwd,
-    env: env.env,
-    signal,
-    target: env.targets.get(driver.name),
-    runId: env.runId,
-    seed: env.seed,
-    log: (message) => logs.push(message),
-    ...(env.flags ? { flags: env.flags } : {}),
-  };
+  return buildDriverContext(env, driver, signal, (message) => logs.push(message));
 }
 
 /** Parses arguments with the entry's schema; a mismatch is the user's input error, reported by path. */

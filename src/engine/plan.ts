@@ -1,14 +1,16 @@
 // `faultline plan` and `run --dry-run`: the resolved timeline and what each fault would touch, computed
 // with the drivers' prepare(), which by contract makes no mutating call.
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { DriverFlags } from '../drivers/types.js';
+import type { DriverOptionValues } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { driverContext, parseArgs, withDeadline, DEFAULT_ACTION_TIMEOUT_MS, type ActivityEnvironment } from './activity.js';
 import { systemClock } from '../core/clock.js';
 import { formatRatio } from '../core/ratio.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
-import { drawSeed, parseTargets } from './run.js';
+// Not from run.js: plan needs none of the runner (workload, ledger, fault lifecycle).
+import { drawSeed } from './run-context.js';
+import { parseTargets } from './targets.js';
 import { plannedMethodLength, scheduleMethod, type ScheduledStep, type StepKind } from './timeline.js';
 
 export interface PlannedStep {
@@ -48,7 +50,7 @@ export interface Plan {
 export async function planExperiment(
   loaded: LoadedExperiment,
   registry: DriverRegistry,
-  context: { cwd: string; env: Readonly<Record<string, string | undefined>>; seed?: number; driverFlags?: DriverFlags },
+  context: { cwd: string; env: Readonly<Record<string, string | undefined>>; seed?: number; driverOptions?: ReadonlyMap<string, DriverOptionValues> },
 ): Promise<Plan> {
   const { experiment } = loaded;
   const seed = context.seed ?? experiment.settings?.seed ?? drawSeed();
@@ -62,7 +64,7 @@ export async function planExperiment(
     clock: systemClock,
     targets: parseTargets(loaded, registry),
     outputs: new Map(),
-    ...(context.driverFlags ? { flags: context.driverFlags } : {}),
+    ...(context.driverOptions ? { driverOptions: context.driverOptions } : {}),
   };
   const steps: PlannedStep[] = [];
   for (const item of schedule) {

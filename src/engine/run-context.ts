@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { DriverFlags, Output } from '../drivers/types.js';
+import type { DriverOptionValues, Output } from '../drivers/types.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import type { ProbeAbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -44,8 +44,8 @@ export interface RunOptions {
   ignoreLedger?: boolean;
   /** Seed for random target selection; overrides settings.seed. Drawn at random when neither is given. */
   seed?: number;
-  /** Command-line choices for drivers (`--context`, `--allow-production`). */
-  driverFlags?: DriverFlags;
+  /** Values of the drivers' own command-line options, by driver name (`--context` for kubernetes). */
+  driverOptions?: ReadonlyMap<string, DriverOptionValues>;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -105,7 +105,7 @@ export class RunContext {
       clock: this.clock,
       targets: new Map(),
       outputs: this.outputs,
-      ...(options.driverFlags ? { flags: options.driverFlags } : {}),
+      ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
     };
     this.lifecycle = new FaultLifecycle({
       ledger: new Ledger(options.ledgerDir ?? ledgerDirFor(options.cwd, loaded.experiment.settings?.ledgerDir)),

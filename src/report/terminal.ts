@@ -2,7 +2,7 @@
 // spinner line with the phase, the traffic's last second and the faults in effect; plain lines
 // otherwise), then a summary computed from the journal alone.
 import type { ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { formatDuration } from '../core/duration.js';
 import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
@@ -45,12 +45,21 @@ export function describeOutcome(record: ActivityRecord): string {
 
 export class TerminalReporter {
   private spinner: Ora | undefined;
+  private makeSpinner: typeof import('ora').default | undefined;
   private readonly running = new Map<string, string>();
   private readonly live = new LiveStatus();
   /** Redraws the live line while it shows, so the faults' ages and a silence keep counting. */
   private ticker: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: TerminalReporterOptions) {}
+  constructor(private readonly options: TerminalReporterOptions) {
+    // ora is loaded only for a terminal, and in the background: until it is there, lines print without a spinner.
+    if (options.interactive) {
+      void import('ora').then(
+        (module) => (this.makeSpinner = module.default),
+        () => undefined,
+      );
+    }
+  }
 
   private line(text: string): void {
     if (this.spinner?.isSpinning) {
@@ -79,7 +88,10 @@ export class TerminalReporter {
     const status = this.live.render();
     const activities = [...this.running.values()].join(' · ');
     const text = [status && this.options.colors.dim(status), activities].filter(Boolean).join('\n  ');
-    if (!this.spinner) this.spinner = ora({ stream: this.options.stream, text, discardStdin: false });
+    if (!this.spinner) {
+      if (!this.makeSpinner) return;
+      this.spinner = this.makeSpinner({ stream: this.options.stream, text, discardStdin: false });
+    }
     this.spinner.text = text;
     if (!this.spinner.isSpinning) this.spinner.start();
   }

@@ -1,6 +1,7 @@
 // Undoing one ledger entry: shared by the engine at the end of a fault and by `faultline recover`
 // in a new process, so both follow the same path and the same retry rules.
-import type { DriverContext, UndoSpec } from '../drivers/types.js';
+import type { UndoSpec } from '../drivers/types.js';
+import { buildDriverContext, DriverSessions } from '../drivers/context.js';
 import { parseArgs, withDeadline, type ActivityEnvironment } from '../engine/activity.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 
@@ -16,15 +17,16 @@ export type UndoEnvironment = Omit<ActivityEnvironment, 'outputs' | 'seed'>;
  */
 export async function runUndo(env: UndoEnvironment, undo: UndoSpec, logs: string[] = []): Promise<void> {
   const definition = env.registry.resolveUndo(undo.driver, undo.op);
+  const driver = env.registry.get(undo.driver);
+  // Kept on the environment, so the undos of one run or recover share each driver's session.
+  env.sessions ??= new DriverSessions();
+  const scope = { ...env, seed: 0 };
   const args = parseArgs(definition.args, undo.args, 'undo.args');
   let lastError: unknown;
   for (let attempt = 1; attempt <= UNDO_ATTEMPTS; attempt++) {
     try {
       await withDeadline(
-        (signal) => {
-          const context: DriverContext = { cwd: env.cwd, env: env.env, signal, target: env.targets.get(undo.driver), runId: env.runId, seed: 0, log: (m) => logs.push(m) };
-          return definition.run(args, context);
-        },
+        (signal) => definition.run(args, buildDriverContext(scope, driver, signal, (m) => logs.push(m))),
         UNDO_TIMEOUT_MS,
         undefined,
         `undo ${undo.driver}.${undo.op}`,

@@ -67,11 +67,11 @@ export class TestContainers {
   }
 }
 
-export function dockerContext(dockerHost: string, overrides: Partial<DriverContext> & { settings?: Record<string, unknown> } = {}): DriverContext & { logs: string[] } {
+export function dockerContext(dockerHost: string, overrides: Partial<DriverContext> & { settings?: Record<string, unknown> } = {}): DriverContext<any, any> & { logs: string[] } {
   const logs: string[] = [];
   const { settings, ...rest } = overrides;
   return {
-    ...testDriverContext({ env: { DOCKER_HOST: dockerHost }, log: (line) => logs.push(line), ...rest }),
+    ...testDriverContext({ env: { DOCKER_HOST: dockerHost }, log: (line) => logs.push(line), ...rest }, dockerDriver),
     target: settings ? targetSettings.parse(settings) : undefined,
     logs,
   };
@@ -99,7 +99,7 @@ export async function runUndo(undo: UndoSpec | null, logs: string[] = []): Promi
   if (!undo) throw new Error('this fault has no undo');
   const definition = dockerDriver.undos[undo.op as keyof typeof dockerDriver.undos];
   const args = definition.args.parse(JSON.parse(JSON.stringify(undo.args))) as never;
-  await definition.run(args, testDriverContext({ env: {}, target: undefined, log: (line) => logs.push(line) }));
+  await definition.run(args, testDriverContext({ env: {}, target: undefined, log: (line) => logs.push(line) }, dockerDriver));
   return logs;
 }
 

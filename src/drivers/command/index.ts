@@ -8,7 +8,8 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
+import { defineDriver } from '../contract.js';
+import type { ActionDefinition, DriverContext, Output, ProbeDefinition } from '../types.js';
 
 /**
  * How long to wait for stdout/stderr to close once the command has exited. A command that leaves a
@@ -252,7 +253,7 @@ const runAction: ActionDefinition<CommandArgs> = {
   },
 };
 
-export const commandDriver = {
+export const commandDriver = defineDriver({
   name: 'command',
   description: 'Local commands as probes (exit code, output) and as actions (setup, teardown, custom faults).',
   defaultProbe: 'run',
@@ -260,4 +261,4 @@ export const commandDriver = {
   actions: { run: runAction },
   probes: { run: runProbe },
   undos: {},
-} satisfies Driver;
+});

@@ -1,7 +1,7 @@
 // Which Docker engine the driver talks to, and how its failures read: the host comes from
 // `targets.docker`, else DOCKER_HOST, else the default socket, and is written into every undo so
 // `faultline recover` reaches the same engine from a new process without the experiment.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 
@@ -36,22 +36,28 @@ export function resolveDockerHost(settings: { host?: string | undefined; socketP
   });
 }
 
-const clients = new Map<string, Docker>();
+/** What the docker driver keeps for one run: a client per engine, so the steps reuse their connections. */
+export interface DockerSession {
+  clients: Map<string, Docker>;
+}
 
 /**
- * A dockerode client for a host. Every option is given explicitly: docker-modem merges its own
- * defaults from the process's DOCKER_HOST, which must not override the engine the experiment named.
+ * A dockerode client for a host, kept in the run's session (a new one without a session). Every option
+ * is given explicitly: docker-modem merges its own defaults from the process's DOCKER_HOST, which must
+ * not override the engine the experiment named.
  */
-export function dockerClient(dockerHost: string): Docker {
-  let client = clients.get(dockerHost);
+export async function dockerClient(dockerHost: string, session: DockerSession | undefined): Promise<Docker> {
+  let client = session?.clients.get(dockerHost);
   if (!client) {
+    // Imported at the first call: validate, plan of other drivers and --help need no Docker client.
+    const { default: Docker } = await import('dockerode');
     if (dockerHost.startsWith('unix://')) {
       client = new Docker({ socketPath: dockerHost.slice('unix://'.length), host: undefined, port: undefined, protocol: 'http' } as Docker.DockerOptions);
     } else {
       const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
       client = new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http', socketPath: undefined } as Docker.DockerOptions);
     }
-    clients.set(dockerHost, client);
+    session?.clients.set(dockerHost, client);
   }
   return client;
 }
@@ -115,8 +121,8 @@ export async function engineCall<T>(dockerHost: string, what: string, call: () =
 }
 
 /** Checks the engine answers; the driver's preflight, run before any fault. */
-export async function pingEngine(dockerHost: string, signal?: AbortSignal): Promise<string> {
-  const docker = dockerClient(dockerHost);
+export async function pingEngine(dockerHost: string, session: DockerSession | undefined, signal?: AbortSignal): Promise<string> {
+  const docker = await dockerClient(dockerHost, session);
   const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {

@@ -3,9 +3,10 @@
 import { z } from 'zod';
 import { durationSchema } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, UndoDefinition } from '../types.js';
+import type { DockerAction, DockerUndo } from './select.js';
 import { dockerClient, undoConnectionSchema } from './connection.js';
 import { execChecked } from './exec.js';
+import type { Selection } from './select.js';
 import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector } from './lifecycle.js';
 import { containerRefSchema, describeContainer } from './select.js';
 
@@ -30,7 +31,7 @@ const execUndoArgs = z.strictObject({
 });
 type ExecUndoArgs = z.output<typeof execUndoArgs>;
 
-export const exec: ActionDefinition<ExecArgs> = {
+export const exec: DockerAction<ExecArgs, Selection> = {
   description: 'Run a custom fault command inside containers (docker exec); a non-zero exit fails the fault. An optional undo command reverses it.',
   args: execArgs,
   reversible: true,
@@ -51,7 +52,7 @@ export const exec: ActionDefinition<ExecArgs> = {
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), results: [] };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const results = [];
     for (const ref of selection.containers) {
       const result = await execChecked(docker, selection.dockerHost, ref, args.command, {
@@ -67,10 +68,10 @@ export const exec: ActionDefinition<ExecArgs> = {
   },
 };
 
-export const execUndo: UndoDefinition<ExecUndoArgs> = {
+export const execUndo: DockerUndo<ExecUndoArgs> = {
   args: execUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, `run ${args.command.join(' ')} in`);
       if (!info) continue;

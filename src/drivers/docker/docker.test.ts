@@ -37,16 +37,16 @@ async function expectFaultlineError(promise: Promise<unknown>, code: string, mes
 describe('docker driver: connection and preflight', () => {
   it('preflight passes against the engine and refuses an unreachable one before any fault', async (t) => {
     const { dockerHost } = await requireDocker(t);
-    await dockerDriver.preflight(dockerContext(dockerHost));
+    await dockerDriver.preflight!(dockerContext(dockerHost));
     const missing = dockerContext(dockerHost, { settings: { socketPath: '/nonexistent/docker.sock' } });
-    const error = await expectFaultlineError(dockerDriver.preflight(missing), 'E_PREFLIGHT', /Docker engine at unix:\/\/\/nonexistent\/docker.sock is unreachable \(ENOENT\)/);
+    const error = await expectFaultlineError(dockerDriver.preflight!(missing), 'E_PREFLIGHT', /Docker engine at unix:\/\/\/nonexistent\/docker.sock is unreachable \(ENOENT\)/);
     expect(error.hint).toMatch(/dockerd/);
   });
 
   it('takes the engine from targets.docker before DOCKER_HOST', async (t) => {
     const { dockerHost } = await requireDocker(t);
     const ctx = dockerContext('unix:///nonexistent/docker.sock', { settings: { host: dockerHost } });
-    await dockerDriver.preflight(ctx);
+    await dockerDriver.preflight!(ctx);
   });
 });
 

@@ -1,8 +1,8 @@
 // The `docker` driver: container faults through the Docker Engine API (dockerode): kill, stop, pause,
 // restart, network partitions, CPU/memory limits, disk fill and custom exec, each with its undo as
 // data, and probes for running, health, restarts, healthy counts and the time to recover.
-import type { Driver } from '../types.js';
-import { pingEngine } from './connection.js';
+import { defineDriver } from '../contract.js';
+import { pingEngine, type DockerSession } from './connection.js';
 import { exec, execUndo } from './custom.js';
 import { kill, pause, restart, startUndo, stop, unpauseUndo } from './lifecycle.js';
 import { networkConnectUndo, networkDisconnect } from './network.js';
@@ -10,12 +10,13 @@ import { health, healthyCount, recovery, restarts, running } from './probes.js';
 import { fillDisk, limit, removeFileUndo, restoreLimitsUndo } from './resources.js';
 import { dockerHostFor, targetSettings } from './select.js';
 
-export const dockerDriver = {
+export const dockerDriver = defineDriver({
   name: 'docker',
   description: 'Docker containers through the Engine API: kill, stop, pause, restart, network partitions, CPU/memory limits, disk fill, custom exec.',
   target: targetSettings,
+  session: (): DockerSession => ({ clients: new Map() }),
   async preflight(ctx) {
-    await pingEngine(dockerHostFor(ctx), ctx.signal);
+    await pingEngine(dockerHostFor(ctx), ctx.session, ctx.signal);
   },
   defaultProbe: 'running',
   actions: {
@@ -37,4 +38,4 @@ export const dockerDriver = {
     'remove-file': removeFileUndo,
     exec: execUndo,
   },
-} satisfies Driver;
+});

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
 import { signalSchema } from '../process/index.js';
-import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
+import type { PreparedAction } from '../types.js';
+import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, isNotFound, statusOf, undoConnectionSchema } from './connection.js';
 import { mainProcessOf, signalMainProcess } from './crash.js';
 import { EventFeed, eventTimeMs, type DockerEvent } from './events.js';
@@ -24,12 +25,10 @@ import {
 } from './select.js';
 
 /** What prepare hands to apply: the engine and the containers chosen. */
-export interface DockerPrepared extends PreparedAction {
-  state: Selection;
-}
+export type DockerPrepared = PreparedAction<Selection>;
 
-export function selectionOf(prepared: PreparedAction): Selection {
-  return prepared.state as Selection;
+export function selectionOf(prepared: PreparedAction<Selection>): Selection {
+  return prepared.state;
 }
 
 /** Undo arguments that name containers: the engine and the ids, since recover has no experiment. */
@@ -43,7 +42,7 @@ export function withSelector<T extends z.ZodRawShape>(shape: T) {
 /** Resolves the containers; the undo, if any, is built from them. */
 export async function prepareSelection(
   args: SelectArgs,
-  ctx: DriverContext,
+  ctx: DockerContext,
   action: string,
   undo: ((selection: Selection) => PreparedAction['undo']) | null,
 ): Promise<DockerPrepared> {
@@ -62,10 +61,10 @@ export function containersUndo(op: string) {
  */
 async function actAndObserve(
   selection: Selection,
-  ctx: DriverContext,
+  ctx: DockerContext,
   options: { waitMs: number; confirms: (event: DockerEvent) => boolean; act: (container: Docker.Container, ref: ContainerRef) => Promise<unknown>; verb: string; done: string },
 ): Promise<{ requestedAt: number; observed: Map<string, DockerEvent> }> {
-  const docker = dockerClient(selection.dockerHost);
+  const docker = await dockerClient(selection.dockerHost, ctx.session);
   const requestedAt = Date.now();
   const deadline = requestedAt + options.waitMs;
   const ids = selection.containers.map((c) => c.id);
@@ -139,7 +138,7 @@ const killArgs = withSelector({
 });
 type KillArgs = z.output<typeof killArgs>;
 
-export const kill: ActionDefinition<KillArgs> = {
+export const kill: DockerAction<KillArgs, Selection> = {
   description:
     'Kill containers (SIGKILL unless told otherwise), through the engine or as a crash (method). Nothing undoes it; it is recorded, and recovery is judged by probes (docker.recovery). Output killedAt is the engine\'s die time.',
   args: killArgs,
@@ -149,14 +148,14 @@ export const kill: ActionDefinition<KillArgs> = {
     if (args.method === 'crash') {
       const selection = selectionOf(prepared);
       // Refused before any fault when the processes cannot be reached from here.
-      for (const ref of selection.containers) await mainProcessOf(dockerClient(selection.dockerHost), selection.dockerHost, ref);
+      for (const ref of selection.containers) await mainProcessOf(await dockerClient(selection.dockerHost, ctx.session), selection.dockerHost, ref);
     }
     return prepared;
   },
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), signal: args.signal, method: args.method, killedAt: null, killedAtMs: null, died: false };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const { requestedAt, observed } = await actAndObserve(selection, ctx, {
       waitMs: args.waitForExit,
       confirms: (e) => e.Action === 'die',
@@ -207,7 +206,7 @@ const stopArgs = withSelector({
 });
 type StopArgs = z.output<typeof stopArgs>;
 
-export const stop: ActionDefinition<StopArgs> = {
+export const stop: DockerAction<StopArgs, Selection> = {
   description: 'Stop containers (SIGTERM, then SIGKILL after the timeout). Undone by starting them again: give the step a duration to start them after it.',
   args: stopArgs,
   reversible: true,
@@ -241,7 +240,7 @@ export const stop: ActionDefinition<StopArgs> = {
 };
 
 /** Inspects a container for an undo; undefined (and a log line saying why) when it is gone. */
-export async function inspectForUndo(docker: Docker, dockerHost: string, ref: ContainerRef, ctx: DriverContext, what: string): Promise<Docker.ContainerInspectInfo | undefined> {
+export async function inspectForUndo(docker: Docker, dockerHost: string, ref: ContainerRef, ctx: DockerContext, what: string): Promise<Docker.ContainerInspectInfo | undefined> {
   try {
     return await docker.getContainer(ref.id).inspect();
   } catch (error) {
@@ -253,10 +252,10 @@ export async function inspectForUndo(docker: Docker, dockerHost: string, ref: Co
   }
 }
 
-export const startUndo: UndoDefinition<ContainersUndoArgs> = {
+export const startUndo: DockerUndo<ContainersUndoArgs> = {
   args: containersUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'start');
       if (!info) continue;
@@ -281,7 +280,7 @@ export const startUndo: UndoDefinition<ContainersUndoArgs> = {
 const pauseArgs = withSelector({});
 type PauseArgs = z.output<typeof pauseArgs>;
 
-export const pause: ActionDefinition<PauseArgs> = {
+export const pause: DockerAction<PauseArgs, Selection> = {
   description: 'Freeze every process of containers (docker pause, the cgroup freezer): they hold their sockets and answer nothing. Undone by unpause.',
   args: pauseArgs,
   reversible: true,
@@ -296,7 +295,7 @@ export const pause: ActionDefinition<PauseArgs> = {
       verb: 'pause',
       done: 'paused',
     });
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     for (const ref of selection.containers) {
       const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect());
       if (!info.State.Paused) throw new FaultlineError('E_DRIVER', `${describeContainer(ref)} is not paused after docker pause (status ${info.State.Status})`);
@@ -311,10 +310,10 @@ export const pause: ActionDefinition<PauseArgs> = {
   },
 };
 
-export const unpauseUndo: UndoDefinition<ContainersUndoArgs> = {
+export const unpauseUndo: DockerUndo<ContainersUndoArgs> = {
   args: containersUndoArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'unpause');
       if (!info) continue;
@@ -335,7 +334,7 @@ const restartArgs = withSelector({
 });
 type RestartArgs = z.output<typeof restartArgs>;
 
-export const restart: ActionDefinition<RestartArgs> = {
+export const restart: DockerAction<RestartArgs, Selection> = {
   description: 'Restart containers (docker restart). Nothing undoes it; it is recorded. Output restartedAt is when the engine started them again.',
   args: restartArgs,
   reversible: false,

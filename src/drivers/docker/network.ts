@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
+import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, engineMessage, isNotFound, undoConnectionSchema } from './connection.js';
 import { containersOutput, emptyOutput, inspectForUndo, selectionOf, withSelector } from './lifecycle.js';
 import { containerRefSchema, describeContainer, refOf, selectContainers, shortId, type ContainerRef, type Selection } from './select.js';
@@ -68,14 +68,14 @@ async function inspectNetwork(docker: Docker, dockerHost: string, network: strin
   }
 }
 
-export const networkDisconnect: ActionDefinition<DisconnectArgs> = {
+export const networkDisconnect: DockerAction<DisconnectArgs, DisconnectState> = {
   description:
     'Disconnect containers from a Docker network: a partition between services that share only that network. Undone by reconnecting them with the same aliases and static addresses.',
   args: disconnectArgs,
   reversible: true,
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'network-disconnect');
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const network = await inspectNetwork(docker, selection.dockerHost, args.network);
     const endpoints: Endpoint[] = [];
     for (const ref of selection.containers) {
@@ -103,9 +103,9 @@ export const networkDisconnect: ActionDefinition<DisconnectArgs> = {
   },
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
-    const state = prepared.state as DisconnectState;
+    const state = prepared.state;
     if (selection.containers.length === 0) return { ...emptyOutput(selection), network: args.network, disconnectedAt: null };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const network = docker.getNetwork(state.network.id);
     for (const ref of selection.containers) {
       await engineCall(selection.dockerHost, `cannot disconnect ${describeContainer(ref)} from ${state.network.name}`, () =>
@@ -122,7 +122,7 @@ export const networkDisconnect: ActionDefinition<DisconnectArgs> = {
   },
 };
 
-async function reconnect(docker: Docker, args: ReconnectArgs, endpoint: Endpoint, ctx: DriverContext): Promise<void> {
+async function reconnect(docker: Docker, args: ReconnectArgs, endpoint: Endpoint, ctx: DockerContext): Promise<void> {
   const ref: ContainerRef = endpoint.container;
   const info = await inspectForUndo(docker, args.docker, ref, ctx, 'reconnect');
   if (!info) return;
@@ -149,10 +149,10 @@ async function reconnect(docker: Docker, args: ReconnectArgs, endpoint: Endpoint
   ctx.log(`reconnected ${describeContainer(ref)} to ${args.network.name}${endpoint.aliases.length ? ` with aliases ${endpoint.aliases.join(', ')}` : ''}`);
 }
 
-export const networkConnectUndo: UndoDefinition<ReconnectArgs> = {
+export const networkConnectUndo: DockerUndo<ReconnectArgs> = {
   args: reconnectArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const endpoint of args.endpoints) await reconnect(docker, args, endpoint, ctx);
   },
 };

@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
-import type { DriverContext, ProbeDefinition } from '../types.js';
+import type { DockerContext, DockerProbe } from './select.js';
 import { dockerClient, dockerError, isNotFound } from './connection.js';
 import { EventFeed, eventTimeMs, type DockerEvent } from './events.js';
 import { describeSelector, dockerHostFor, isHealthyState, listMatching, matchShape, requireSelector, shortId, type MatchArgs } from './select.js';
@@ -24,10 +24,10 @@ const timeSchema = z.union([z.number().nonnegative(), z.string().min(1)]).transf
 });
 
 /** Inspects a container, or undefined when there is none by that name or id. */
-async function inspectOrNothing(ctx: DriverContext, container: string): Promise<Docker.ContainerInspectInfo | undefined> {
+async function inspectOrNothing(ctx: DockerContext, container: string): Promise<Docker.ContainerInspectInfo | undefined> {
   const dockerHost = dockerHostFor(ctx);
   try {
-    return await dockerClient(dockerHost).getContainer(container).inspect({ abortSignal: ctx.signal });
+    return await (await dockerClient(dockerHost, ctx.session)).getContainer(container).inspect({ abortSignal: ctx.signal });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw dockerError(dockerHost, `cannot inspect container ${container}`, error);
@@ -50,7 +50,7 @@ function hasHealthcheck(info: Docker.ContainerInspectInfo): boolean {
 const singleArgs = z.strictObject({ container: containerArg });
 type SingleArgs = z.output<typeof singleArgs>;
 
-export const running: ProbeDefinition<SingleArgs> = {
+export const running: DockerProbe<SingleArgs> = {
   description: 'Is the container there and running (not paused, not restarting)?',
   args: singleArgs,
   outputs: {
@@ -75,7 +75,7 @@ export const running: ProbeDefinition<SingleArgs> = {
   },
 };
 
-export const health: ProbeDefinition<SingleArgs> = {
+export const health: DockerProbe<SingleArgs> = {
   description: "The container's Docker health check status.",
   args: singleArgs,
   outputs: {
@@ -108,9 +108,9 @@ const restartsArgs = z.strictObject({
 type RestartsArgs = z.output<typeof restartsArgs>;
 
 /** A die followed by a start, in the events replayed from `sinceMs` up to now. */
-async function restartsSince(dockerHost: string, id: string, sinceMs: number, signal: AbortSignal): Promise<{ restarts: number; dies: number }> {
+async function restartsSince(ctx: DockerContext, dockerHost: string, id: string, sinceMs: number, signal: AbortSignal): Promise<{ restarts: number; dies: number }> {
   const now = Date.now();
-  const feed = await EventFeed.open(dockerClient(dockerHost), dockerHost, { sinceMs, untilMs: now, containerIds: [id], signal });
+  const feed = await EventFeed.open(await dockerClient(dockerHost, ctx.session), dockerHost, { sinceMs, untilMs: now, containerIds: [id], signal });
   let restarts = 0;
   let dies = 0;
   let down = false;
@@ -132,7 +132,7 @@ async function restartsSince(dockerHost: string, id: string, sinceMs: number, si
   return { restarts, dies };
 }
 
-export const restarts: ProbeDefinition<RestartsArgs> = {
+export const restarts: DockerProbe<RestartsArgs> = {
   description: "How often the container was restarted: the engine's restart count, and with since, the restarts (a die then a start) in its event stream since then.",
   args: restartsArgs,
   outputs: {
@@ -146,7 +146,7 @@ export const restarts: ProbeDefinition<RestartsArgs> = {
     if (!info) return { restartCount: null, restartsSince: null, diesSince: null, running: false, exists: false };
     const output: Record<string, unknown> = { restartCount: info.RestartCount, running: info.State.Running, exists: true };
     if (args.since !== undefined) {
-      const seen = await restartsSince(dockerHostFor(ctx), info.Id, args.since, ctx.signal);
+      const seen = await restartsSince(ctx, dockerHostFor(ctx), info.Id, args.since, ctx.signal);
       output.restartsSince = seen.restarts;
       output.diesSince = seen.dies;
     }
@@ -157,7 +157,7 @@ export const restarts: ProbeDefinition<RestartsArgs> = {
 const healthyCountArgs = z.strictObject({ ...matchShape, exclude: exclusionSchema.optional() }).superRefine(requireSelector);
 type HealthyCountArgs = z.output<typeof healthyCountArgs>;
 
-export const healthyCount: ProbeDefinition<HealthyCountArgs> = {
+export const healthyCount: DockerProbe<HealthyCountArgs> = {
   description: 'How many containers matching a selector are healthy (running, and healthy by their health check when they have one).',
   args: healthyCountArgs,
   outputs: {
@@ -168,7 +168,7 @@ export const healthyCount: ProbeDefinition<HealthyCountArgs> = {
   },
   async run(args, ctx) {
     const dockerHost = dockerHostFor(ctx);
-    const docker = dockerClient(dockerHost);
+    const docker = await dockerClient(dockerHost, ctx.session);
     const matching = (await listMatching(docker, dockerHost, args as MatchArgs, ctx.signal)).filter((c) => !isExcluded(c.name, args.exclude));
     const healthyNames: string[] = [];
     const unhealthyNames: string[] = [];
@@ -257,7 +257,7 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-export const recovery: ProbeDefinition<RecoveryArgs> = {
+export const recovery: DockerProbe<RecoveryArgs> = {
   description:
     "Time until a killed container is running (and healthy, when it has a health check) again, from the engine's event stream: from its die event at or after `since` to the start or health_status: healthy that follows, bounded by `within`.",
   args: recoveryArgs,
@@ -271,7 +271,7 @@ export const recovery: ProbeDefinition<RecoveryArgs> = {
   defaultExpect: { recovered: true },
   async run(args, ctx) {
     const dockerHost = dockerHostFor(ctx);
-    const docker = dockerClient(dockerHost);
+    const docker = await dockerClient(dockerHost, ctx.session);
     const wanted = Array.isArray(args.container) ? args.container : [args.container];
     const tracks: RecoveryTrack[] = [];
     const missing: string[] = [];

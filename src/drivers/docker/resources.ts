@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { durationSchema } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
+import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, isNotFound, undoConnectionSchema } from './connection.js';
 import { execChecked, execIn } from './exec.js';
 import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector } from './lifecycle.js';
@@ -135,13 +135,13 @@ interface LimitState extends Selection {
   originals: OriginalResources[];
 }
 
-export const limit: ActionDefinition<LimitArgs> = {
+export const limit: DockerAction<LimitArgs, LimitState> = {
   description: 'Limit the CPU and/or memory of running containers (docker update). Undone by restoring the values they had before.',
   args: limitArgs,
   reversible: true,
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'limit');
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const originals: OriginalResources[] = [];
     for (const ref of selection.containers) {
       const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect({ abortSignal: ctx.signal }));
@@ -158,9 +158,9 @@ export const limit: ActionDefinition<LimitArgs> = {
     return { targets: selection.containers.map((ref) => `${describeContainer(ref)} to ${wanted}`), undo: { driver: 'docker', op: 'restore-limits', args: undoArgs }, state };
   },
   async apply(args, prepared, ctx) {
-    const state = prepared.state as LimitState;
+    const state = prepared.state;
     if (state.containers.length === 0) return { ...emptyOutput(state), cpus: args.cpus ?? null, memoryBytes: args.memory ?? null };
-    const docker = dockerClient(state.dockerHost);
+    const docker = await dockerClient(state.dockerHost, ctx.session);
     const applied = [];
     for (const [i, ref] of state.containers.entries()) {
       const update = limitUpdate(state.originals[i]!, args.cpus, args.memory);
@@ -178,10 +178,10 @@ export const limit: ActionDefinition<LimitArgs> = {
   },
 };
 
-export const restoreLimitsUndo: UndoDefinition<RestoreArgs> = {
+export const restoreLimitsUndo: DockerUndo<RestoreArgs> = {
   args: restoreArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const container of args.containers) {
       const ref = { id: container.id, name: container.name };
       const info = await inspectForUndo(docker, args.docker, ref, ctx, 'restore');
@@ -231,14 +231,14 @@ export function parseDf(output: string): DiskUsage | undefined {
   return { sizeBytes: size * 1024, freeBytes: free * 1024 };
 }
 
-async function diskUsage(docker: Docker, dockerHost: string, ref: ContainerRef, path: string, ctx: DriverContext): Promise<DiskUsage> {
+async function diskUsage(docker: Docker, dockerHost: string, ref: ContainerRef, path: string, ctx: DockerContext): Promise<DiskUsage> {
   const result = await execChecked(docker, dockerHost, ref, ['df', '-Pk', path], { timeoutMs: 10_000, signal: ctx.signal, what: `df -Pk ${path}` });
   const usage = parseDf(result.stdout);
   if (!usage) throw new FaultlineError('E_DRIVER', `cannot read the output of df -Pk ${path} in ${describeContainer(ref)}: ${result.stdout.trim()}`);
   return usage;
 }
 
-export const fillDisk: ActionDefinition<FillArgs> = {
+export const fillDisk: DockerAction<FillArgs, Selection & { file: string }> = {
   description:
     'Fill a filesystem inside containers: write a file of a size, or a share of the filesystem, under a path (by exec; needs sh, df, stat and fallocate or head in the image). Undone by removing the file.',
   args: fillArgs,
@@ -255,9 +255,9 @@ export const fillDisk: ActionDefinition<FillArgs> = {
   },
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
-    const { file } = prepared.state as { file: string };
+    const { file } = prepared.state;
     if (selection.containers.length === 0) return { ...emptyOutput(selection), file, filledAt: null };
-    const docker = dockerClient(selection.dockerHost);
+    const docker = await dockerClient(selection.dockerHost, ctx.session);
     const fills = [];
     for (const ref of selection.containers) {
       const before = await diskUsage(docker, selection.dockerHost, ref, args.path, ctx);
@@ -289,7 +289,7 @@ export const fillDisk: ActionDefinition<FillArgs> = {
 };
 
 /** Removes the file from a running container; true when it was there. */
-async function removeFileIn(docker: Docker, dockerHost: string, ref: ContainerRef, file: string, ctx: DriverContext): Promise<boolean> {
+async function removeFileIn(docker: Docker, dockerHost: string, ref: ContainerRef, file: string, ctx: DockerContext): Promise<boolean> {
   const result = await execChecked(docker, dockerHost, ref, ['sh', '-c', 'if [ -e "$1" ]; then rm -f "$1" && echo removed; else echo absent; fi', 'faultline-unfill', file], {
     timeoutMs: 20_000,
     signal: ctx.signal,
@@ -309,10 +309,10 @@ async function fileExistsInStopped(docker: Docker, dockerHost: string, ref: Cont
   }
 }
 
-export const removeFileUndo: UndoDefinition<RemoveFileArgs> = {
+export const removeFileUndo: DockerUndo<RemoveFileArgs> = {
   args: removeFileArgs,
   async run(args, ctx) {
-    const docker = dockerClient(args.docker);
+    const docker = await dockerClient(args.docker, ctx.session);
     for (const ref of args.containers) {
       const info = await inspectForUndo(docker, args.docker, ref, ctx, `remove ${args.file} from`);
       if (!info) continue;

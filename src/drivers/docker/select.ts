@@ -5,8 +5,8 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { checkMinHealthy, describeMode, exclusionSchema, isExcluded, isValidPattern, requireMatches, selectionModeSchema, selectTargets } from '../selection.js';
-import type { DriverContext } from '../types.js';
-import { connectionShape, dockerClient, engineCall, isNotFound, resolveDockerHost } from './connection.js';
+import type { ActionDefinition, DriverContext, ProbeDefinition, UndoDefinition } from '../types.js';
+import { connectionShape, dockerClient, engineCall, isNotFound, resolveDockerHost, type DockerSession } from './connection.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
@@ -148,11 +148,18 @@ export function allowListRefusal(candidate: Candidate, settings: DockerTargetSet
   return undefined;
 }
 
-export function settingsOf(ctx: DriverContext): DockerTargetSettings | undefined {
-  return ctx.target as DockerTargetSettings | undefined;
+/** What the docker driver's entries get: its parsed targets and its session (a client per engine). */
+export type DockerContext = DriverContext<DockerTargetSettings, DockerSession>;
+/** An action of this driver, taking args A and handing state S from prepare to apply. */
+export type DockerAction<A, S = undefined> = ActionDefinition<A, S, DockerContext>;
+export type DockerProbe<A> = ProbeDefinition<A, DockerContext>;
+export type DockerUndo<A> = UndoDefinition<A, DockerContext>;
+
+export function settingsOf(ctx: DockerContext): DockerTargetSettings | undefined {
+  return ctx.target;
 }
 
-export function dockerHostFor(ctx: DriverContext): string {
+export function dockerHostFor(ctx: DockerContext): string {
   return resolveDockerHost(settingsOf(ctx), ctx.env);
 }
 
@@ -189,9 +196,9 @@ export interface Selection {
  * The running containers a fault hits: matched by the selector, minus exclusions, drawn by the mode
  * with the run's seed, checked against the allow-list and the min-healthy guard. Makes no mutating call.
  */
-export async function selectContainers(args: SelectArgs, ctx: DriverContext, action: string): Promise<Selection> {
+export async function selectContainers(args: SelectArgs, ctx: DockerContext, action: string): Promise<Selection> {
   const dockerHost = dockerHostFor(ctx);
-  const docker = dockerClient(dockerHost);
+  const docker = await dockerClient(dockerHost, ctx.session);
   const matching = await listMatching(docker, dockerHost, args, ctx.signal);
   const running = matching.filter((c) => c.state === 'running');
   const selector = describeSelector(args);

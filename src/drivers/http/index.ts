@@ -2,7 +2,8 @@
 // failure of the tool, so connection errors and timeouts come back as output for the tolerances to judge.
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
-import type { Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
+import { defineDriver } from '../contract.js';
+import type { DriverContext, Output, ProbeDefinition } from '../types.js';
 
 /** Bodies beyond this are cut: a probe reads health pages and small JSON, not downloads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -144,11 +145,11 @@ const request: ProbeDefinition<RequestArgs> = {
   run: (args, ctx) => sendRequest(args, ctx),
 };
 
-export const httpDriver = {
+export const httpDriver = defineDriver({
   name: 'http',
   description: 'HTTP requests as probes: status, latency, headers, body and JSON.',
   defaultProbe: 'request',
   actions: {},
   probes: { request },
   undos: {},
-} satisfies Driver;
+});

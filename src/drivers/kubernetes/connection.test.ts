@@ -67,8 +67,8 @@ describe('the guards before any call', () => {
   it('refuses a context outside the allow-list, without calling the API', async () => {
     // The server does not exist: had a call been made, the error would be "unreachable".
     const path = await writeKubeconfig('two.yaml', kubeconfig([{ name: 'dev', server: `https://127.0.0.1:${await freePort()}` }, { name: 'other', server: 'https://127.0.0.1:1' }]));
-    const ctx = testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] }, flags: { context: 'other' } });
-    const error = await refusal(() => kubernetesDriver.preflight(ctx));
+    const ctx = testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] }, options: { context: 'other' } });
+    const error = await refusal(() => kubernetesDriver.preflight!(ctx));
     expect(error.message).toBe('context "other" is not in targets.kubernetes.contexts (dev)');
   });
 
@@ -86,7 +86,7 @@ describe('the guards before any call', () => {
     const error = await refusal(() => connect(testDriverContext({ target })));
     expect(error.message).toMatch(/looks like production/);
     expect(error.hint).toMatch(/--allow-production/);
-    expect(connect(testDriverContext({ target, flags: { allowProduction: true } })).context).toBe('eu-prod');
+    expect((await connect(testDriverContext({ target, options: { allowProduction: true } }))).context).toBe('eu-prod');
   });
 
   it('also looks at the cluster name behind an innocent context name', async () => {
@@ -121,8 +121,8 @@ describe('kubeconfig loading rules', () => {
     const first = await writeKubeconfig('first.yaml', kubeconfig([{ name: 'one', server: 'https://127.0.0.1:1' }]));
     const second = await writeKubeconfig('second.yaml', kubeconfig([{ name: 'two', server: 'https://127.0.0.1:2' }]));
     const ctx = testDriverContext({ env: { KUBECONFIG: `${first}:${second}` }, target: { contexts: ['one', 'two'], namespaces: ['app'] } });
-    expect(connect(ctx).context).toBe('one');
-    expect(connect({ ...ctx, flags: { context: 'two' } }).server).toBe('https://127.0.0.1:2');
+    expect((await connect(ctx)).context).toBe('one');
+    expect((await connect({ ...ctx, options: { context: 'two' } })).server).toBe('https://127.0.0.1:2');
   });
 
   it('an undo refuses a context that now points at another server', async () => {
@@ -135,7 +135,7 @@ describe('kubeconfig loading rules', () => {
 describe('an API that cannot be used is reported before any fault', () => {
   it('unreachable', async () => {
     const path = await writeKubeconfig('down.yaml', kubeconfig([{ name: 'dev', server: `https://127.0.0.1:${await freePort()}` }]));
-    const error = await refusal(() => kubernetesDriver.preflight(testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] } })));
+    const error = await refusal(() => kubernetesDriver.preflight!(testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] } })));
     expect(error.code).toBe('E_PREFLIGHT');
     expect(error.message).toMatch(/reaching the API server: the Kubernetes API is unreachable \(context dev, https:\/\/127\.0\.0\.1:\d+\)/);
   });
@@ -143,7 +143,7 @@ describe('an API that cannot be used is reported before any fault', () => {
   it('unauthorised', async (ctx) => {
     const cluster = await requireKubernetes(ctx);
     const path = await writeKubeconfig('bad-token.yaml', kubeconfig([{ name: 'dev', server: cluster.server }]));
-    const error = await refusal(() => kubernetesDriver.preflight(testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] } })));
+    const error = await refusal(() => kubernetesDriver.preflight!(testDriverContext({ target: { kubeconfig: path, contexts: ['dev'], namespaces: ['app'] } })));
     expect(error.message).toMatch(/reaching the API server: unauthorised \(HTTP 401\)/);
     expect(error.hint).toMatch(/credentials were refused/);
   });

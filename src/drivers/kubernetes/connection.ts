@@ -6,24 +6,23 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import {
+import type {
   AppsV1Api,
   CoreApi,
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
   PolicyV1Api,
-  ServerConfiguration,
   createConfiguration,
-  type ApiType,
-  type RequestContext,
-  type ResponseContext,
+  ApiType,
+  RequestContext,
+  ResponseContext,
 } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { FAULTLINE_VERSION } from '../../version.js';
 import { exclusionSchema, isExcluded } from '../selection.js';
-import type { DriverContext } from '../types.js';
+import type { ActionDefinition, DriverContext, ProbeDefinition, UndoDefinition } from '../types.js';
 
 export const USER_AGENT = `faultline/${FAULTLINE_VERSION}`;
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -44,6 +43,13 @@ export const targetSettings = z
   })
   .meta({ description: 'Which cluster the kubernetes driver talks to and what it may touch.' });
 export type KubernetesTarget = z.output<typeof targetSettings>;
+
+/** What the kubernetes driver's entries get: its parsed targets and its options (--context, --allow-production). */
+export type KubernetesContext = DriverContext<KubernetesTarget, undefined>;
+/** An action of this driver, taking args A and handing state S from prepare to apply. */
+export type KubernetesAction<A, S = undefined> = ActionDefinition<A, S, KubernetesContext>;
+export type KubernetesProbe<A> = ProbeDefinition<A, KubernetesContext>;
+export type KubernetesUndo<A> = UndoDefinition<A, KubernetesContext>;
 
 /** Where the kubeconfig came from: files to load again (merged in order), or the pod's service account. */
 export const kubeconfigSourceSchema = z
@@ -69,7 +75,7 @@ export function looksLikeProduction(name: string): boolean {
   return /(^|[^a-z0-9])(prod|production|prd)(\d*)($|[^a-z0-9])/i.test(name);
 }
 
-export function readTarget(ctx: DriverContext): KubernetesTarget {
+export function readTarget(ctx: KubernetesContext): KubernetesTarget {
   if (ctx.target === undefined) {
     throw new FaultlineError('E_PREFLIGHT', 'the kubernetes driver needs targets.kubernetes with the contexts and namespaces this experiment may touch', {
       hint: 'add targets: { kubernetes: { contexts: [my-test-cluster], namespaces: [my-app] } } to the experiment',
@@ -85,7 +91,7 @@ function homeOf(env: DriverContext['env']): string {
 }
 
 /** The kubeconfig by the usual rules, read from the run's environment rather than process.env. */
-export function locateKubeconfig(explicit: string | undefined, ctx: Pick<DriverContext, 'cwd' | 'env'>): KubeconfigSource {
+export function locateKubeconfig(explicit: string | undefined, ctx: Pick<KubernetesContext, 'cwd' | 'env'>): KubeconfigSource {
   if (explicit) return [resolve(ctx.cwd, explicit)];
   const fromEnv = (ctx.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (fromEnv.length > 0) return fromEnv.map((file) => (isAbsolute(file) ? file : resolve(ctx.cwd, file)));
@@ -97,7 +103,18 @@ export function locateKubeconfig(explicit: string | undefined, ctx: Pick<DriverC
   });
 }
 
-export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
+/**
+ * The client library, imported at the first call that needs it: it costs more CPU to load than the rest
+ * of faultline together, and validate, plan of other drivers and --help need none of it.
+ */
+export function kubernetesClientLibrary(): Promise<typeof import('@kubernetes/client-node')> {
+  return import('@kubernetes/client-node');
+}
+
+export type ClientLibrary = Awaited<ReturnType<typeof kubernetesClientLibrary>>;
+
+export async function loadKubeconfig(source: KubeconfigSource): Promise<KubeConfig> {
+  const { KubeConfig } = await kubernetesClientLibrary();
   const config = new KubeConfig();
   if (source === 'in-cluster') {
     config.loadFromCluster();
@@ -123,6 +140,8 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
 
 /** A reachable cluster through one context, with API clients that send faultline's user agent and the signal. */
 export interface Cluster {
+  /** The client library, loaded by connect(): for the calls that are not methods of an API client (exec, watch). */
+  library: ClientLibrary;
   config: KubeConfig;
   source: KubeconfigSource;
   context: string;
@@ -149,7 +168,13 @@ function useContext(config: KubeConfig, context: string, source: KubeconfigSourc
   return server;
 }
 
-function makeClient<T extends ApiType>(config: KubeConfig, server: string, signal: AbortSignal, Api: new (configuration: ReturnType<typeof createConfiguration>) => T): T {
+function makeClient<T extends ApiType>(
+  { createConfiguration, ServerConfiguration }: ClientLibrary,
+  config: KubeConfig,
+  server: string,
+  signal: AbortSignal,
+  Api: new (configuration: ReturnType<typeof createConfiguration>) => T,
+): T {
   return new Api(
     createConfiguration({
       baseServer: new ServerConfiguration(server, {}),
@@ -169,19 +194,21 @@ function makeClient<T extends ApiType>(config: KubeConfig, server: string, signa
   );
 }
 
-function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Cluster {
+async function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Promise<Cluster> {
+  const library = await kubernetesClientLibrary();
   // Each request in flight listens on the signal; a kill of 100 pods runs 20 at once.
   setMaxListeners(200, signal);
   return {
+    library,
     config,
     source,
     context,
     server,
-    core: makeClient(config, server, signal, CoreV1Api),
-    apps: makeClient(config, server, signal, AppsV1Api),
-    policy: makeClient(config, server, signal, PolicyV1Api),
-    networking: makeClient(config, server, signal, NetworkingV1Api),
-    coreApi: makeClient(config, server, signal, CoreApi),
+    core: makeClient(library, config, server, signal, library.CoreV1Api),
+    apps: makeClient(library, config, server, signal, library.AppsV1Api),
+    policy: makeClient(library, config, server, signal, library.PolicyV1Api),
+    networking: makeClient(library, config, server, signal, library.NetworkingV1Api),
+    coreApi: makeClient(library, config, server, signal, library.CoreApi),
     connection: { kubeconfig: source, context, server },
   };
 }
@@ -190,11 +217,13 @@ function clusterFor(config: KubeConfig, source: KubeconfigSource, context: strin
  * The cluster an experiment may use, checked before any call: its context must be allowed, a
  * production-looking one confirmed with --allow-production, and `namespaces` (if given) allowed.
  */
-export function connect(ctx: DriverContext, namespaces: readonly string[] = []): Cluster {
+export async function connect(ctx: KubernetesContext, namespaces: readonly string[] = []): Promise<Cluster> {
   const target = readTarget(ctx);
   const source = locateKubeconfig(target.kubeconfig, ctx);
-  const config = loadKubeconfig(source);
-  const context = ctx.flags?.context ?? target.context ?? config.getCurrentContext();
+  const config = await loadKubeconfig(source);
+  // --context, declared by this driver (options.ts); commander hands it over as a string.
+  const chosen = typeof ctx.options.context === 'string' ? ctx.options.context : undefined;
+  const context = chosen ?? target.context ?? config.getCurrentContext();
   if (!context) throw new FaultlineError('E_PREFLIGHT', 'the kubeconfig has no current context', { hint: 'pass --context or set targets.kubernetes.context' });
   if (!isAllowed(context, target.contexts)) {
     throw new FaultlineError('E_PREFLIGHT', `context "${context}" is not in targets.kubernetes.contexts (${target.contexts.join(', ')})`, {
@@ -203,7 +232,7 @@ export function connect(ctx: DriverContext, namespaces: readonly string[] = []):
   }
   const server = useContext(config, context, source);
   const clusterName = config.getContextObject(context)?.cluster ?? '';
-  if ((looksLikeProduction(context) || looksLikeProduction(clusterName)) && !ctx.flags?.allowProduction) {
+  if ((looksLikeProduction(context) || looksLikeProduction(clusterName)) && !ctx.options.allowProduction) {
     throw new FaultlineError('E_PREFLIGHT', `context "${context}" (cluster "${clusterName}") looks like production; refusing without confirmation`, {
       hint: 'if this is intended, run again with --allow-production',
     });
@@ -220,8 +249,8 @@ export function requireAllowedNamespace(namespace: string, target: KubernetesTar
 }
 
 /** The cluster an undo was recorded against; refuses when the context now points at another server. */
-export function reconnect(args: ConnectionArgs, signal: AbortSignal): Cluster {
-  const config = loadKubeconfig(args.kubeconfig);
+export async function reconnect(args: ConnectionArgs, signal: AbortSignal): Promise<Cluster> {
+  const config = await loadKubeconfig(args.kubeconfig);
   const server = useContext(config, args.context, args.kubeconfig);
   if (server !== args.server) {
     throw new FaultlineError('E_PREFLIGHT', `context "${args.context}" now points at ${server}, not ${args.server} where the fault was applied`, {

@@ -2,11 +2,10 @@
 // the cluster allows exec into the pod); the undo removes the file. The file name carries the run id.
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError, errorMessage } from '../../core/errors.js';
-import type { ActionDefinition, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
+import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { describePod, podSelectionShape, selectPods } from './targets.js';
 
 const MIB = 1024 * 1024;
@@ -78,7 +77,7 @@ async function execIn(cluster: Cluster, namespace: string, pod: PodRef, command:
       // Any other failure is the exec channel itself: the kubelet could not be reached or refused it.
       else reject(new FaultlineError('E_DRIVER', `cannot exec into ${where}: ${status.message ?? status.reason}`, { hint: EXEC_HINT }));
     };
-    new Exec(cluster.config)
+    new cluster.library.Exec(cluster.config)
       .exec(namespace, pod.name, pod.container, command, sink, sink, null, false, onStatus)
       .then((ws) => (socket = ws))
       .catch((error: unknown) =>
@@ -98,12 +97,12 @@ function fillCommand(file: string, bytes: number): string[] {
   return ['sh', '-c', `fallocate -l ${bytes} '${file}' 2>/dev/null || dd if=/dev/zero of='${file}' bs=1048576 count=${mib} 2>&1`];
 }
 
-export const fillDisk: ActionDefinition<FillDiskArgs> = {
+export const fillDisk: KubernetesAction<FillDiskArgs, { pods: PodRef[]; file: string }> = {
   description: 'Fill a filesystem in selected pods by writing a file of the given size through exec (where the cluster allows exec); the undo removes the file.',
   args: fillDiskArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const { selected } = await selectPods(cluster, args, ctx, 'fill-disk');
     const digest = createHash('sha256').update(`${args.path}|${args.size}`).digest('hex').slice(0, 8);
     const file = `${args.path.replace(/\/+$/, '')}/faultline-fill-${ctx.runId.replace(/[^\w-]/g, '-')}-${digest}`;
@@ -126,8 +125,8 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
     };
   },
   async apply(args, prepared, ctx) {
-    const { pods, file } = prepared.state as { pods: PodRef[]; file: string };
-    const cluster = connect(ctx, [args.namespace]);
+    const { pods, file } = prepared.state;
+    const cluster = await connect(ctx, [args.namespace]);
     for (const pod of pods) {
       await execIn(cluster, args.namespace, pod, fillCommand(file, args.size), ctx.signal);
       ctx.log(`wrote ${Math.ceil(args.size / MIB)} MiB to ${file} in pod ${args.namespace}/${pod.name}`);
@@ -136,10 +135,10 @@ export const fillDisk: ActionDefinition<FillDiskArgs> = {
   },
 };
 
-export const removeFile: UndoDefinition<z.output<typeof removeFileArgs>> = {
+export const removeFile: KubernetesUndo<z.output<typeof removeFileArgs>> = {
   args: removeFileArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     for (const pod of args.pods) {
       const current = await cluster.core.readNamespacedPod({ namespace: args.namespace, name: pod.name }).catch((error: unknown) => {
         if (statusOf(error) === 404) return undefined;

@@ -1,8 +1,9 @@
 // The `kubernetes` driver: pod kill, scale, cordon, drain, network partition and disk fill through the
 // Kubernetes API (@kubernetes/client-node), with probes for readiness and the time to recover. Every
 // call is preceded by the allow-list checks in connection.ts; every undo carries its own connection.
-import type { Driver, DriverContext } from '../types.js';
-import { connect, kubeError, readTarget, targetSettings } from './connection.js';
+import { defineDriver } from '../contract.js';
+import { connect, kubeError, readTarget, targetSettings, type KubernetesContext, type KubernetesTarget } from './connection.js';
+import { kubernetesOptions } from './options.js';
 import { fillDisk, removeFile } from './fill-disk.js';
 import { cordon, drain, uncordon } from './nodes.js';
 import { deleteNetworkPolicy, partition } from './partition.js';
@@ -19,8 +20,8 @@ function isLiteralName(entry: string): boolean {
  * Before any fault: the allow-lists hold, the API answers, the credentials are accepted (discovery
  * needs an authenticated user), and the user may list pods in each namespace the allow-list names.
  */
-async function preflight(ctx: DriverContext): Promise<void> {
-  const cluster = connect(ctx);
+async function preflight(ctx: KubernetesContext): Promise<void> {
+  const cluster = await connect(ctx);
   await cluster.coreApi.getAPIVersions().catch((error: unknown) => {
     throw kubeError(error, 'reaching the API server', cluster);
   });
@@ -32,13 +33,14 @@ async function preflight(ctx: DriverContext): Promise<void> {
   ctx.log(`context ${cluster.context} at ${cluster.server}`);
 }
 
-export const kubernetesDriver = {
+export const kubernetesDriver = defineDriver({
   name: 'kubernetes',
   description: 'Kubernetes through its API: kill pods, scale workloads, cordon and drain nodes, partition pods with a NetworkPolicy, fill a disk; probes for readiness and time to recover.',
   target: targetSettings,
+  options: kubernetesOptions,
   preflight,
   defaultProbe: 'pods',
   actions: { 'pod-kill': podKill, scale, cordon, drain, partition, 'fill-disk': fillDisk },
   probes: { 'ready-replicas': readyReplicas, pods, condition, recovery },
   undos: { 'scale-back': scaleBack, uncordon, 'delete-network-policy': deleteNetworkPolicy, 'remove-file': removeFile },
-} satisfies Driver;
+});

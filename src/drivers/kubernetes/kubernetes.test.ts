@@ -40,7 +40,7 @@ afterAll(async () => {
   await deleteNamespace(settings, namespace);
 });
 
-function context(cluster: KubernetesSettings, logs: string[] = [], extra: Record<string, unknown> = {}, runId = `test-${Date.now()}`): DriverContext {
+function context(cluster: KubernetesSettings, logs: string[] = [], extra: Record<string, unknown> = {}, runId = `test-${Date.now()}`): DriverContext<any, any> {
   return testDriverContext({ target: testTarget(cluster, namespace!, extra), runId, seed: 7, log: (m) => logs.push(m) });
 }
 
@@ -166,7 +166,7 @@ describe('scale', () => {
     await createDeployment(cluster, namespace!, 'contended', 1);
     const logs: string[] = [];
     const ctx = context(cluster, logs);
-    const connection = connect(ctx, [namespace!]);
+    const connection = await connect(ctx, [namespace!]);
     const values = [2, 3, 4, 5, 6, 7];
     await Promise.all(values.map((n) => setReplicas(connection, 'Deployment', namespace!, 'contended', n, (m) => logs.push(m))));
     const final = (await kubeClients(cluster).apps.readNamespacedDeployment({ namespace: namespace!, name: 'contended' })).spec?.replicas;

@@ -2,12 +2,12 @@
 // through the Eviction API so PodDisruptionBudgets are respected, never forced. A node this run
 // cordons carries an annotation with the run id; the undo uncordons only those, so a node that was
 // cordoned before the run stays cordoned.
-import { PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster } from './connection.js';
+import type { PreparedAction } from '../types.js';
+import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { inBatches } from './pod-kill.js';
 import { nodeSelectionShape, requireNodeChoice, selectNodes } from './targets.js';
 
@@ -39,7 +39,7 @@ const uncordonArgs = z.strictObject({
   runId: z.string().min(1).meta({ description: 'The run whose cordon to lift: a node cordoned by anyone else is left alone.' }),
 });
 
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = ({ library }: Cluster) => library.setHeaderOptions('Content-Type', library.PatchStrategy.MergePatch);
 
 function nameOf(node: V1Node): string {
   return node.metadata!.name!;
@@ -57,12 +57,12 @@ function planCordon(nodes: V1Node[]): NodePlan {
   };
 }
 
-function uncordonUndo(cluster: Cluster, plan: NodePlan, ctx: DriverContext): PreparedAction['undo'] {
+function uncordonUndo(cluster: Cluster, plan: NodePlan, ctx: KubernetesContext): PreparedAction['undo'] {
   return { driver: 'kubernetes', op: 'uncordon', args: { ...cluster.connection, nodes: plan.cordon, runId: ctx.runId } };
 }
 
 /** Cordons the nodes that are schedulable now; one cordoned meanwhile by someone else is left out of ours. */
-async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext): Promise<{ cordoned: string[]; alreadyCordoned: string[] }> {
+async function cordonNodes(cluster: Cluster, names: string[], ctx: KubernetesContext): Promise<{ cordoned: string[]; alreadyCordoned: string[] }> {
   const cordoned: string[] = [];
   const alreadyCordoned: string[] = [];
   for (const name of names) {
@@ -75,7 +75,7 @@ async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext
       // The resourceVersion makes this patch fail (409) rather than claim a node cordoned in between.
       await cluster.core.patchNode(
         { name, body: { metadata: { resourceVersion: node.metadata!.resourceVersion, annotations: { [CORDONED_BY_ANNOTATION]: ctx.runId } }, spec: { unschedulable: true } } },
-        mergePatch(),
+        mergePatch(cluster),
       );
       cordoned.push(name);
     } catch (error) {
@@ -85,12 +85,12 @@ async function cordonNodes(cluster: Cluster, names: string[], ctx: DriverContext
   return { cordoned, alreadyCordoned };
 }
 
-export const cordon: ActionDefinition<CordonArgs> = {
+export const cordon: KubernetesAction<CordonArgs, NodePlan> = {
   description: 'Mark nodes unschedulable (kubectl cordon); undone by uncordoning the nodes this run cordoned. Needs targets.kubernetes.nodes.',
   args: cordonArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx);
+    const cluster = await connect(ctx);
     const plan = planCordon(await selectNodes(cluster, args, ctx, 'cordon'));
     return {
       targets: [...plan.cordon.map((name) => `node ${name}`), ...plan.alreadyCordoned.map((name) => `node ${name} (already cordoned: left as it is)`)],
@@ -99,8 +99,8 @@ export const cordon: ActionDefinition<CordonArgs> = {
     };
   },
   async apply(_args, prepared, ctx) {
-    const plan = prepared.state as NodePlan;
-    const result = await cordonNodes(connect(ctx), plan.cordon, ctx);
+    const plan = prepared.state;
+    const result = await cordonNodes(await connect(ctx), plan.cordon, ctx);
     ctx.log(`cordoned ${result.cordoned.join(', ') || 'no node'}`);
     return { ...result, alreadyCordoned: [...plan.alreadyCordoned, ...result.alreadyCordoned] };
   },
@@ -116,7 +116,7 @@ function controllerOf(pod: V1Pod) {
   return pod.metadata?.ownerReferences?.find((ref) => ref.controller);
 }
 
-async function planDrain(cluster: Cluster, args: DrainArgs, ctx: DriverContext): Promise<DrainPlan> {
+async function planDrain(cluster: Cluster, args: DrainArgs, ctx: KubernetesContext): Promise<DrainPlan> {
   const nodes = await selectNodes(cluster, args, ctx, 'drain');
   const plan: DrainPlan = { ...planCordon(nodes), evict: [], left: [] };
   const target = readTarget(ctx);
@@ -178,13 +178,13 @@ async function evictPod(cluster: Cluster, pod: DrainPlan['evict'][number], grace
   }
 }
 
-export const drain: ActionDefinition<DrainArgs> = {
+export const drain: KubernetesAction<DrainArgs, DrainPlan> = {
   description:
     'Cordon nodes and evict their pods through the Eviction API, so PodDisruptionBudgets are respected: a drain a budget blocks is reported, never forced. Evicts only pods in allowed namespaces; undone by uncordoning.',
   args: drainArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx);
+    const cluster = await connect(ctx);
     const plan = await planDrain(cluster, args, ctx);
     const targets = [
       ...plan.cordon.map((name) => `node ${name}`),
@@ -195,8 +195,8 @@ export const drain: ActionDefinition<DrainArgs> = {
     return { targets, undo: uncordonUndo(cluster, plan, ctx), state: plan };
   },
   async apply(args, prepared, ctx) {
-    const plan = prepared.state as DrainPlan;
-    const cluster = connect(ctx);
+    const plan = prepared.state;
+    const cluster = await connect(ctx);
     const cordonResult = await cordonNodes(cluster, plan.cordon, ctx);
     const grace = args.gracePeriod === undefined ? undefined : Math.ceil(args.gracePeriod / 1000);
     const deadline = Date.now() + args.timeout;
@@ -221,10 +221,10 @@ export const drain: ActionDefinition<DrainArgs> = {
   },
 };
 
-export const uncordon: UndoDefinition<z.output<typeof uncordonArgs>> = {
+export const uncordon: KubernetesUndo<z.output<typeof uncordonArgs>> = {
   args: uncordonArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     for (const name of args.nodes) {
       try {
         const node = await cluster.core.readNode({ name });
@@ -233,7 +233,7 @@ export const uncordon: UndoDefinition<z.output<typeof uncordonArgs>> = {
           ctx.log(`node ${name} was not cordoned by run ${args.runId}${by ? ` (but by ${by})` : ''}; left as it is`);
           continue;
         }
-        await cluster.core.patchNode({ name, body: { metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } } }, mergePatch());
+        await cluster.core.patchNode({ name, body: { metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } } }, mergePatch(cluster));
         ctx.log(`uncordoned node ${name}`);
       } catch (error) {
         if (statusOf(error) === 404) {

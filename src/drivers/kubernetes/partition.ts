@@ -6,8 +6,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { requireMatches } from '../selection.js';
-import type { ActionDefinition, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, kubeError, reconnect, statusOf } from './connection.js';
+import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { parseLabelSelector } from './label-selector.js';
 import { describePod, describeSelector, listPods, namespaceSchema } from './targets.js';
 
@@ -51,7 +50,7 @@ export function partitionPolicy(name: string, runId: string, args: PartitionArgs
   };
 }
 
-export const partition: ActionDefinition<PartitionArgs> = {
+export const partition: KubernetesAction<PartitionArgs, { name: string; pods: string[] }> = {
   description:
     'Cut pods off the network with a NetworkPolicy denying ingress, egress or both to the pods a label selector matches; labelled with the run id and deleted by the undo. Needs a network plugin that enforces NetworkPolicy.',
   args: partitionArgs,
@@ -59,7 +58,7 @@ export const partition: ActionDefinition<PartitionArgs> = {
   async prepare(args, ctx) {
     // Parsed here so a selector NetworkPolicy cannot express fails the plan, not the run.
     parseLabelSelector(args.labelSelector);
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const pods = await listPods(cluster, args);
     requireMatches(pods.length, { allowEmpty: args.allowEmpty, what: 'pod', selector: describeSelector(args) });
     const name = partitionPolicyName(ctx.runId, args);
@@ -70,8 +69,8 @@ export const partition: ActionDefinition<PartitionArgs> = {
     };
   },
   async apply(args, prepared, ctx) {
-    const { name, pods } = prepared.state as { name: string; pods: string[] };
-    const cluster = connect(ctx, [args.namespace]);
+    const { name, pods } = prepared.state;
+    const cluster = await connect(ctx, [args.namespace]);
     const body = partitionPolicy(name, ctx.runId, args);
     try {
       await cluster.networking.createNamespacedNetworkPolicy({ namespace: args.namespace, body });
@@ -87,10 +86,10 @@ export const partition: ActionDefinition<PartitionArgs> = {
   },
 };
 
-export const deleteNetworkPolicy: UndoDefinition<z.output<typeof deletePolicyArgs>> = {
+export const deleteNetworkPolicy: KubernetesUndo<z.output<typeof deletePolicyArgs>> = {
   args: deletePolicyArgs,
   async run(args, ctx) {
-    const cluster = reconnect(args, ctx.signal);
+    const cluster = await reconnect(args, ctx.signal);
     const where = `NetworkPolicy ${args.namespace}/${args.name}`;
     try {
       const existing = await cluster.networking.readNamespacedNetworkPolicy({ namespace: args.namespace, name: args.name });

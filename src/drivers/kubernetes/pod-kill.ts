@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
 import { describeMode } from '../selection.js';
-import type { ActionDefinition, DriverContext, PreparedAction } from '../types.js';
-import { connect, kubeError, statusOf, type Cluster } from './connection.js';
+import type { PreparedAction } from '../types.js';
+import { connect, kubeError, statusOf, type Cluster, type KubernetesAction } from './connection.js';
 import { describePod, describeSelector, podSelectionShape, selectPods } from './targets.js';
 
 /** Deletions in flight at once: enough for a 1,000-pod namespace, gentle on the API server. */
@@ -103,20 +103,20 @@ interface PodKillState {
   readyBefore: number;
 }
 
-export const podKill: ActionDefinition<PodKillArgs> = {
+export const podKill: KubernetesAction<PodKillArgs, PodKillState> = {
   description: 'Delete pods chosen by namespace, selectors and mode (one, count, percent, all), with a grace period or forced; optionally repeated. Irreversible: controllers are expected to heal.',
   args: podKillArgs,
   reversible: false,
-  async prepare(args, ctx): Promise<PreparedAction> {
-    const cluster = connect(ctx, [args.namespace]);
+  async prepare(args, ctx) {
+    const cluster = await connect(ctx, [args.namespace]);
     const { candidates, selected, readyBefore } = await selectPods(cluster, args, ctx, 'pod-kill');
     const state: PodKillState = { pods: selected, candidates: candidates.length, readyBefore };
     return { targets: selected.map(describePod), undo: null, state };
   },
   async apply(args, prepared, ctx) {
-    const state = prepared.state as PodKillState;
+    const state = prepared.state;
     // A new connection: the one prepare made is bound to prepare's abort signal.
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const grace = gracePeriodSeconds(args);
     const rounds: KillRound[] = [];
     const first = await killPods(cluster, state.pods, grace);

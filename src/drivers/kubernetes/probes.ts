@@ -1,11 +1,10 @@
 // The kubernetes probes: ready replicas of a workload, pods by phase and readiness, a resource's
 // condition, and the time until the desired ready count is back after a kill, observed with a watch.
-import { Watch, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { DriverContext, ProbeDefinition } from '../types.js';
-import { connect, kubeError, statusOf, type Cluster } from './connection.js';
+import { connect, kubeError, statusOf, type Cluster, type KubernetesContext, type KubernetesProbe } from './connection.js';
 import { formatLabelSelector } from './label-selector.js';
 import { workloadShape, type WorkloadKind } from './scale.js';
 import { describeSelector, isPodReady, listPods, namespaceSchema, podSelectorShape } from './targets.js';
@@ -21,7 +20,7 @@ async function readWorkload(cluster: Cluster, kind: WorkloadKind, namespace: str
   }
 }
 
-export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> = {
+export const readyReplicas: KubernetesProbe<z.output<typeof readyReplicasArgs>> = {
   description: 'Ready replicas of a Deployment or StatefulSet against the desired count, from its status.',
   args: readyReplicasArgs,
   outputs: {
@@ -33,7 +32,7 @@ export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> 
   },
   defaultExpect: { allReady: true },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const workload = await readWorkload(cluster, args.kind, args.namespace, args.name);
     const desired = workload.spec?.replicas ?? 1;
     const ready = workload.status?.readyReplicas ?? 0;
@@ -50,7 +49,7 @@ export const readyReplicas: ProbeDefinition<z.output<typeof readyReplicasArgs>> 
 
 const podsArgs = z.strictObject(podSelectorShape);
 
-export const pods: ProbeDefinition<z.output<typeof podsArgs>> = {
+export const pods: KubernetesProbe<z.output<typeof podsArgs>> = {
   description: 'Pods a selector matches, counted by phase and readiness (terminating pods are left out).',
   args: podsArgs,
   outputs: {
@@ -61,7 +60,7 @@ export const pods: ProbeDefinition<z.output<typeof podsArgs>> = {
     names: 'the pod names, sorted',
   },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const found = await listPods(cluster, args);
     const phases: Record<string, number> = {};
     for (const pod of found) phases[pod.status?.phase ?? 'Unknown'] = (phases[pod.status?.phase ?? 'Unknown'] ?? 0) + 1;
@@ -112,7 +111,7 @@ async function readConditions(cluster: Cluster, args: ConditionArgs): Promise<Co
   }
 }
 
-export const condition: ProbeDefinition<ConditionArgs> = {
+export const condition: KubernetesProbe<ConditionArgs> = {
   description: "A resource's status condition (a Pod's Ready, a Deployment's Available, a Node's Ready …).",
   args: conditionArgs,
   outputs: {
@@ -123,7 +122,7 @@ export const condition: ProbeDefinition<ConditionArgs> = {
   },
   defaultExpect: { status: 'True' },
   async run(args, ctx) {
-    const cluster = connect(ctx, args.namespace ? [args.namespace] : []);
+    const cluster = await connect(ctx, args.namespace ? [args.namespace] : []);
     const where = `${args.kind} ${args.namespace ? `${args.namespace}/` : ''}${args.name}`;
     const conditions = await readConditions(cluster, args).catch((error: unknown) => {
       if (statusOf(error) === 404) throw new FaultlineError('E_DRIVER', `${where} does not exist`);
@@ -202,7 +201,7 @@ async function resolveWatch(cluster: Cluster, args: RecoveryArgs): Promise<Watch
  * without, the probe first waits for the loss itself, so it can run alongside the kill (start it a
  * moment before) and time the recovery from the loss it observed.
  */
-export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ctx: DriverContext) {
+export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ctx: KubernetesContext) {
   const started = Date.now();
   const { selector, desired } = await resolveWatch(cluster, args);
   const list = await cluster.core.listNamespacedPod({ namespace: args.namespace, labelSelector: selector }).catch((error: unknown) => {
@@ -232,7 +231,7 @@ export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ct
   if (lossAt === started && args.since === undefined) ctx.log(`only ${ready()} of ${desired} pod(s) ready when the probe started: timing from then`);
   const deadline = started + args.within;
   let resourceVersion = list.metadata?.resourceVersion;
-  const watch = new Watch(cluster.config);
+  const watch = new cluster.library.Watch(cluster.config);
   // Bounded: each watch lasts until the deadline at most; a watch the server closes early is
   // restarted from the last version seen, at most this many times.
   for (let restarts = 0; restarts < 20 && Date.now() < deadline; restarts++) {
@@ -286,7 +285,7 @@ export async function waitForReadyCount(cluster: Cluster, args: RecoveryArgs, ct
   return result(null);
 }
 
-export const recovery: ProbeDefinition<RecoveryArgs> = {
+export const recovery: KubernetesProbe<RecoveryArgs> = {
   description:
     'Time until the desired count of ready pods is back after a loss (pods killed, a node drained), observed with a watch; recovered is false when it is not back within the bound.',
   args: recoveryArgs,
@@ -302,7 +301,7 @@ export const recovery: ProbeDefinition<RecoveryArgs> = {
   },
   defaultExpect: { recovered: true },
   async run(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     return waitForReadyCount(cluster, args, ctx);
   },
 };

@@ -3,8 +3,7 @@
 import type { V1Scale } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, UndoDefinition } from '../types.js';
-import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster } from './connection.js';
+import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { namespaceSchema } from './targets.js';
 
 export const workloadKindSchema = z.enum(['Deployment', 'StatefulSet']).default('Deployment').meta({ description: 'Deployment (default) or StatefulSet.' });
@@ -66,12 +65,12 @@ function describeWorkload(args: { kind: string; namespace: string; name: string 
   return `${args.kind} ${args.namespace}/${args.name}`;
 }
 
-export const scale: ActionDefinition<ScaleArgs> = {
+export const scale: KubernetesAction<ScaleArgs, { replicas: number }> = {
   description: "Scale a Deployment or StatefulSet to a replica count; undone by restoring the count it had.",
   args: scaleArgs,
   reversible: true,
   async prepare(args, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const current = await readScale(cluster, args.kind, args.namespace, args.name).catch((error: unknown) => {
       if (statusOf(error) === 404) throw new FaultlineError('E_PREFLIGHT', `${describeWorkload(args)} does not exist`, { hint: 'check the kind, namespace and name' });
       throw kubeError(error, `reading ${describeWorkload(args)}`, cluster);
@@ -88,7 +87,7 @@ export const scale: ActionDefinition<ScaleArgs> = {
     };
   },
   async apply(args, _prepared, ctx) {
-    const cluster = connect(ctx, [args.namespace]);
+    const cluster = await connect(ctx, [args.namespace]);
     const before = await setReplicas(cluster, args.kind, args.namespace, args.name, args.replicas, ctx.log).catch((error: unknown) => {
       throw kubeError(error, `scaling ${describeWorkload(args)}`, cluster);
     });
@@ -97,10 +96,10 @@ export const scale: ActionDefinition<ScaleArgs> = {
   },
 };
 
-export const scaleBack: UndoDefinition<z.output<typeof scaleBackArgs>> = {
+export const scaleBack: KubernetesUndo<z.output<typeof scaleBackArgs>> = {
   args: scaleBackArgs,
-  async run(args, ctx: DriverContext) {
-    const cluster = reconnect(args, ctx.signal);
+  async run(args, ctx: KubernetesContext) {
+    const cluster = await reconnect(args, ctx.signal);
     try {
       const current = (await readScale(cluster, args.kind, args.namespace, args.name)).spec?.replicas ?? 0;
       if (current !== args.setTo) ctx.log(`${describeWorkload(args)} has ${current} replicas, not the ${args.setTo} the fault set; restoring ${args.replicas} anyway`);

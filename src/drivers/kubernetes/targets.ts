@@ -4,8 +4,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { checkMinHealthy, describeMode, exclusionSchema, isExcluded, requireMatches, selectTargets, selectionModeSchema } from '../selection.js';
-import type { DriverContext } from '../types.js';
-import { isAllowed, kubeError, readTarget, type Cluster } from './connection.js';
+import { isAllowed, kubeError, readTarget, type Cluster, type KubernetesContext } from './connection.js';
 
 export const namespaceSchema = z.string().min(1).meta({ description: 'Namespace (must be in targets.kubernetes.namespaces).' });
 
@@ -76,7 +75,7 @@ export interface SelectedPods {
 }
 
 /** The pods a step hits, drawn with the run's seed; refuses an empty match and a breach of minReady. */
-export async function selectPods(cluster: Cluster, selection: PodSelection, ctx: DriverContext, salt: string): Promise<SelectedPods> {
+export async function selectPods(cluster: Cluster, selection: PodSelection, ctx: KubernetesContext, salt: string): Promise<SelectedPods> {
   const candidates = await listPods(cluster, selection);
   requireMatches(candidates.length, {
     allowEmpty: selection.allowEmpty,
@@ -116,7 +115,7 @@ export function requireNodeChoice(args: { nodes?: unknown; labelSelector?: unkno
 }
 
 /** Nodes a step hits: every one must be in targets.kubernetes.nodes, which node faults require. */
-export async function selectNodes(cluster: Cluster, selection: NodeSelection, ctx: DriverContext, salt: string): Promise<V1Node[]> {
+export async function selectNodes(cluster: Cluster, selection: NodeSelection, ctx: KubernetesContext, salt: string): Promise<V1Node[]> {
   const allowList = readTarget(ctx).nodes;
   if (!allowList?.length) {
     throw new FaultlineError('E_PREFLIGHT', 'node faults need targets.kubernetes.nodes: the nodes this experiment may cordon or drain', {

@@ -7,7 +7,8 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
-import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
+import { defineDriver } from '../contract.js';
+import type { ActionDefinition, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
 
 /** A process as it was when prepared: pid plus start time is an identity a recycled pid cannot fake. */
 export interface ProcessIdentity {
@@ -87,6 +88,9 @@ const targetSettings = z
       .meta({ description: 'Regular expressions; a process is touched only when its command line matches one.' }),
   })
   .meta({ description: 'What the process driver may touch.' });
+type ProcessTarget = z.output<typeof targetSettings>;
+/** What the process driver's entries get: its parsed targets; it keeps nothing for a run. */
+type ProcessContext = DriverContext<ProcessTarget, undefined>;
 
 function requireLinux(): void {
   if (process.platform !== 'linux') {
@@ -203,7 +207,7 @@ async function readPidfile(path: string): Promise<number> {
   return Number(trimmed);
 }
 
-async function resolvePid(args: TargetArgs, ctx: DriverContext): Promise<{ pid: number; via?: string }> {
+async function resolvePid(args: TargetArgs, ctx: ProcessContext): Promise<{ pid: number; via?: string }> {
   requireLinux();
   if (args.pid !== undefined) return { pid: args.pid };
   if (args.pidfile !== undefined) {
@@ -223,9 +227,8 @@ function refuseProtectedPid(pid: number): void {
   }
 }
 
-function checkAllowList(identity: ProcessIdentity, target: unknown): void {
-  const parsed = targetSettings.safeParse(target ?? {});
-  const commands = parsed.success ? parsed.data.commands : undefined;
+function checkAllowList(identity: ProcessIdentity, target: ProcessTarget | undefined): void {
+  const commands = target?.commands;
   if (!commands) return;
   if (commands.some((pattern) => new RegExp(pattern).test(identity.command))) return;
   throw new FaultlineError('E_PREFLIGHT', `pid ${identity.pid} (${identity.command}) is not allowed by targets.process.commands`, {
@@ -234,7 +237,7 @@ function checkAllowList(identity: ProcessIdentity, target: unknown): void {
 }
 
 /** Finds the target now, without touching it: what prepare() and the probe build on. */
-export async function identifyProcess(args: TargetArgs, ctx: DriverContext): Promise<ProcessIdentity> {
+export async function identifyProcess(args: TargetArgs, ctx: ProcessContext): Promise<ProcessIdentity> {
   const { pid, via } = await resolvePid(args, ctx);
   const stat = await readProcStat(pid);
   if (isGone(stat)) {
@@ -251,7 +254,7 @@ function describeProcess(identity: ProcessIdentity): string {
   return `pid ${identity.pid} (${identity.command})${identity.via ? `, ${identity.via}` : ''}`;
 }
 
-async function prepareTarget(args: TargetArgs, ctx: DriverContext): Promise<ProcessIdentity> {
+async function prepareTarget(args: TargetArgs, ctx: ProcessContext): Promise<ProcessIdentity> {
   const identity = await identifyProcess(args, ctx);
   refuseProtectedPid(identity.pid);
   checkAllowList(identity, ctx.target);
@@ -287,8 +290,8 @@ async function waitForState(pid: number, polls: number, done: (stat: ProcStat | 
   return done(await readProcStat(pid));
 }
 
-function identityOf(prepared: PreparedAction): ProcessIdentity {
-  return prepared.state as ProcessIdentity;
+function identityOf(prepared: PreparedAction<ProcessIdentity>): ProcessIdentity {
+  return prepared.state;
 }
 
 type KillArgs = z.output<typeof killArgs>;
@@ -296,12 +299,12 @@ type SignalArgs = z.output<typeof signalArgs>;
 type TargetOnlyArgs = z.output<typeof targetArgs>;
 
 /** For kill and signal: the target is resolved and checked, and there is nothing to undo. */
-async function prepareWithoutUndo(args: TargetOnlyArgs, ctx: DriverContext) {
+async function prepareWithoutUndo(args: TargetOnlyArgs, ctx: ProcessContext) {
   const identity = await prepareTarget(args, ctx);
   return { targets: [describeProcess(identity)], undo: null, state: identity };
 }
 
-const kill: ActionDefinition<KillArgs> = {
+const kill: ActionDefinition<KillArgs, ProcessIdentity, ProcessContext> = {
   description: 'Kill a process (SIGKILL unless told otherwise). Nothing undoes it: recovery is judged by probes.',
   args: killArgs,
   reversible: false,
@@ -316,7 +319,7 @@ const kill: ActionDefinition<KillArgs> = {
   },
 };
 
-const stop: ActionDefinition<TargetOnlyArgs> = {
+const stop: ActionDefinition<TargetOnlyArgs, ProcessIdentity, ProcessContext> = {
   description: 'Freeze a process with SIGSTOP (it holds its sockets but answers nothing); undone with SIGCONT.',
   args: targetArgs,
   reversible: true,
@@ -338,7 +341,7 @@ const stop: ActionDefinition<TargetOnlyArgs> = {
   },
 };
 
-const signal: ActionDefinition<SignalArgs> = {
+const signal: ActionDefinition<SignalArgs, ProcessIdentity, ProcessContext> = {
   description: 'Send any signal (SIGTERM, SIGHUP, SIGUSR1 …); nothing undoes it. For SIGSTOP use process.stop.',
   args: signalArgs,
   reversible: false,
@@ -350,7 +353,7 @@ const signal: ActionDefinition<SignalArgs> = {
   },
 };
 
-const continueUndo: UndoDefinition<z.output<typeof continueArgs>> = {
+const continueUndo: UndoDefinition<z.output<typeof continueArgs>, ProcessContext> = {
   args: continueArgs,
   async run(args, ctx) {
     requireLinux();
@@ -377,7 +380,7 @@ const continueUndo: UndoDefinition<z.output<typeof continueArgs>> = {
   },
 };
 
-const running: ProbeDefinition<TargetOnlyArgs> = {
+const running: ProbeDefinition<TargetOnlyArgs, ProcessContext> = {
   description: 'Is the process there and running (not stopped, not exited)?',
   args: targetArgs,
   outputs: {
@@ -403,7 +406,7 @@ const running: ProbeDefinition<TargetOnlyArgs> = {
   },
 };
 
-export const processDriver = {
+export const processDriver = defineDriver({
   name: 'process',
   description: 'Local processes: kill, stop/continue or signal them by pid, pidfile or listening port (Linux).',
   target: targetSettings,
@@ -414,4 +417,4 @@ export const processDriver = {
   actions: { kill, stop, signal },
   probes: { running },
   undos: { continue: continueUndo },
-} satisfies Driver;
+});

@@ -154,7 +154,7 @@ describe('process.kill and process.signal', () => {
     const args = kill.args.parse({ pid: child.pid });
     await expect(kill.prepare(args, testContext({ commands: ['^/usr/sbin/nginx'] }))).rejects.toMatchObject({ code: 'E_PREFLIGHT' });
     await expect(kill.prepare(args, testContext({ commands: ['setInterval'] }))).resolves.toMatchObject({ undo: null });
-    expect(processDriver.target.safeParse({ commands: ['('] }).success).toBe(false);
+    expect(processDriver.target!.safeParse({ commands: ['('] }).success).toBe(false);
   });
 });
 

@@ -3,7 +3,8 @@
 import { connect } from 'node:net';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
-import type { Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
+import { defineDriver } from '../contract.js';
+import type { DriverContext, Output, ProbeDefinition } from '../types.js';
 
 const connectArgs = z.strictObject({
   host: z.string().min(1).default('127.0.0.1').meta({ description: 'Host name or address; default 127.0.0.1.' }),
@@ -69,11 +70,11 @@ const connectProbe: ProbeDefinition<ConnectArgs> = {
   run: (args, ctx) => openConnection(args, ctx),
 };
 
-export const tcpDriver = {
+export const tcpDriver = defineDriver({
   name: 'tcp',
   description: 'TCP connections as probes: does a port accept connections, and how fast.',
   defaultProbe: 'connect',
   actions: {},
   probes: { connect: connectProbe },
   undos: {},
-} satisfies Driver;
+});

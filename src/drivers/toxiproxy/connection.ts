@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
-import type { DriverContext } from '../types.js';
+import type { ActionDefinition, DriverContext, ProbeDefinition, ProvisionDefinition, UndoDefinition } from '../types.js';
 import { ToxiproxyConnection, type ProxyInfo } from './client.js';
 import type { ManagedServerFiles } from './managed.js';
 
@@ -45,9 +45,21 @@ export const targetSettings = z
   .meta({ description: 'The Toxiproxy server and the proxies faults may touch.' });
 export type TargetSettings = z.output<typeof targetSettings>;
 
-export function settingsOf(ctx: DriverContext): TargetSettings {
+/** What the toxiproxy driver keeps for one run: the server it started, set by the provision, read by every later step. */
+export interface ToxiproxySession {
+  managed?: ServerRef | undefined;
+}
+
+export type ToxiproxyContext = DriverContext<TargetSettings, ToxiproxySession>;
+/** An action of this driver, taking args A and handing state S from prepare to apply. */
+export type ToxiproxyAction<A, S = undefined> = ActionDefinition<A, S, ToxiproxyContext>;
+export type ToxiproxyProbe<A> = ProbeDefinition<A, ToxiproxyContext>;
+export type ToxiproxyUndo<A> = UndoDefinition<A, ToxiproxyContext>;
+export type ToxiproxyProvision<S> = ProvisionDefinition<S, ToxiproxyContext>;
+
+export function settingsOf(ctx: ToxiproxyContext): TargetSettings {
   // The engine hands over the parsed target; a direct call (tests, recover) may pass nothing.
-  return (ctx.target as TargetSettings | undefined) ?? targetSettings.parse({});
+  return ctx.target ?? targetSettings.parse({});
 }
 
 /** A server as undo arguments carry it: `faultline recover` has no experiment targets to look it up in. */
@@ -57,24 +69,13 @@ export interface ServerRef {
   managed?: ManagedServerFiles | undefined;
 }
 
-/** Managed servers started in this process, by run id: set by the provision, read by every later step. */
-const managedServers = new Map<string, ServerRef>();
-
-export function rememberManagedServer(runId: string, server: ServerRef): void {
-  managedServers.set(runId, server);
-}
-
-export function forgetManagedServer(runId: string): void {
-  managedServers.delete(runId);
-}
-
 /**
  * The server a step of this run talks to; undefined when it is a managed server not started yet, which
  * happens only while planning (plan and --dry-run start nothing).
  */
-export function serverFor(ctx: DriverContext): ServerRef | undefined {
+export function serverFor(ctx: ToxiproxyContext): ServerRef | undefined {
   const settings = settingsOf(ctx);
-  if (settings.managed) return managedServers.get(ctx.runId);
+  if (settings.managed) return ctx.session.managed;
   return { url: (settings.url ?? DEFAULT_URL).replace(/\/+$/, '') };
 }
 
@@ -83,7 +84,7 @@ export function connect(server: ServerRef): ToxiproxyConnection {
 }
 
 /** Refuses a proxy the experiment does not allow (declared proxies and `allow` patterns). */
-export function checkProxyAllowed(name: string, ctx: DriverContext): void {
+export function checkProxyAllowed(name: string, ctx: ToxiproxyContext): void {
   const settings = settingsOf(ctx);
   if (settings.proxies.length === 0 && settings.allow === undefined) return;
   if (settings.proxies.some((p) => p.name === name)) return;

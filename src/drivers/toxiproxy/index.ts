@@ -3,20 +3,25 @@
 // set up for itself. Every undo carries the server's URL, so `faultline recover` needs no experiment.
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, ProvisionDefinition, UndoDefinition } from '../types.js';
+import { defineDriver } from '../contract.js';
 import { ToxiproxyApiError, ToxiproxyUnreachableError, toDriverError, type ProxyInfo } from './client.js';
 import {
   DEFAULT_URL,
   checkProxyAllowed,
   connect,
   describeProxy,
-  forgetManagedServer,
-  rememberManagedServer,
   serverFor,
   settingsOf,
   targetSettings,
   unknownProxyError,
   type DeclaredProxy,
+  type TargetSettings,
+  type ToxiproxyAction,
+  type ToxiproxyContext,
+  type ToxiproxyProbe,
+  type ToxiproxyProvision,
+  type ToxiproxySession,
+  type ToxiproxyUndo,
   type ServerRef,
 } from './connection.js';
 import { findServerProgram, freePort, managedServerFiles, runningManagedServer, startManagedServer, stopManagedServer } from './managed.js';
@@ -28,7 +33,7 @@ const serverRefShape = {
   managed: managedSchema.optional(),
 };
 
-function requireServer(ctx: DriverContext): ServerRef {
+function requireServer(ctx: ToxiproxyContext): ServerRef {
   const server = serverFor(ctx);
   if (server) return server;
   throw new FaultlineError('E_DRIVER', 'the managed Toxiproxy server of this run is not running', {
@@ -52,7 +57,7 @@ async function goneWithManagedServer(error: unknown, server: ServerRef, log: (me
 
 const removeToxicsArgs = z.strictObject({ ...serverRefShape, toxics: z.array(toxicRefSchema) });
 
-const removeToxics: UndoDefinition<z.output<typeof removeToxicsArgs>> = {
+const removeToxics: ToxiproxyUndo<z.output<typeof removeToxicsArgs>> = {
   args: removeToxicsArgs,
   async run(args, ctx) {
     const connection = connect(args);
@@ -77,7 +82,7 @@ const removeToxics: UndoDefinition<z.output<typeof removeToxicsArgs>> = {
 
 const enableProxyArgs = z.strictObject({ ...serverRefShape, proxy: z.string().min(1) });
 
-const enableProxy: UndoDefinition<z.output<typeof enableProxyArgs>> = {
+const enableProxy: ToxiproxyUndo<z.output<typeof enableProxyArgs>> = {
   args: enableProxyArgs,
   async run(args, ctx) {
     const connection = connect(args);
@@ -106,7 +111,7 @@ const releaseArgs = z.strictObject({
 });
 
 /** Undo of the provision: the proxies the run created, then the managed server. */
-const release: UndoDefinition<z.output<typeof releaseArgs>> = {
+const release: ToxiproxyUndo<z.output<typeof releaseArgs>> = {
   args: releaseArgs,
   async run(args, ctx) {
     const connection = connect(args);
@@ -123,7 +128,7 @@ const release: UndoDefinition<z.output<typeof releaseArgs>> = {
       }
     }
     if (args.managed) await stopManagedServer(args.managed, ctx.log);
-    forgetManagedServer(ctx.runId);
+    if (ctx.session?.managed?.url === args.url) ctx.session.managed = undefined;
   },
 };
 
@@ -151,8 +156,8 @@ function checkDeclaredMatches(declared: DeclaredProxy, existing: ProxyInfo): voi
   }
 }
 
-const provision: ProvisionDefinition = {
-  async prepare(ctx): Promise<PreparedAction | null> {
+const provision: ToxiproxyProvision<ProvisionState> = {
+  async prepare(ctx) {
     const settings = settingsOf(ctx);
     if (!settings.managed && settings.proxies.length === 0) return null;
     let state: ProvisionState;
@@ -196,13 +201,13 @@ const provision: ProvisionDefinition = {
     };
   },
   async apply(prepared, ctx) {
-    const { server, program, create } = prepared.state as ProvisionState;
+    const { server, program, create } = prepared.state;
     let version: string | undefined;
     if (server.managed && program) {
       const { host, port } = listenHostPort(server.url);
       const started = await startManagedServer({ program, host, port, files: server.managed, signal: ctx.signal });
       version = started.version;
-      rememberManagedServer(ctx.runId, server);
+      ctx.session.managed = server;
       ctx.log(`started toxiproxy-server v${started.version} (pid ${started.pid}) on ${server.url}`);
     }
     const connection = connect(server);
@@ -223,7 +228,7 @@ const provision: ProvisionDefinition = {
   },
 };
 
-async function preflight(ctx: DriverContext): Promise<void> {
+async function preflight(ctx: ToxiproxyContext): Promise<void> {
   const server = requireServer(ctx);
   const connection = connect(server);
   let all: ProxyInfo[];
@@ -241,7 +246,7 @@ async function preflight(ctx: DriverContext): Promise<void> {
 
 const downArgs = z.strictObject({ proxy: z.string().min(1).meta({ description: 'Name of the proxy to disable.' }) });
 
-const down: ActionDefinition<z.output<typeof downArgs>> = {
+const down: ToxiproxyAction<z.output<typeof downArgs>, { url: string }> = {
   description: 'Take a proxy down: new connections are refused and open ones closed (Toxiproxy has no `down` toxic: the proxy is disabled). Undone by enabling it.',
   args: downArgs,
   reversible: true,
@@ -269,7 +274,7 @@ const down: ActionDefinition<z.output<typeof downArgs>> = {
     return { targets: [describeProxy(proxy)], undo, state: undoArgs };
   },
   async apply(args, prepared, ctx) {
-    const { url } = prepared.state as { url: string };
+    const { url } = prepared.state;
     if (!url) throw new FaultlineError('E_DRIVER', 'the managed Toxiproxy server is not running');
     try {
       const proxy = await connect({ url }).setEnabled(args.proxy, false);
@@ -285,7 +290,7 @@ const down: ActionDefinition<z.output<typeof downArgs>> = {
 
 const proxyArgs = z.strictObject({ proxy: z.string().min(1).meta({ description: 'Name of the proxy.' }) });
 
-const proxyProbe: ProbeDefinition<z.output<typeof proxyArgs>> = {
+const proxyProbe: ToxiproxyProbe<z.output<typeof proxyArgs>> = {
   description: 'Does the proxy exist, and is it enabled?',
   args: proxyArgs,
   outputs: {
@@ -313,7 +318,7 @@ const toxicsArgs = z.strictObject({
   mine: z.boolean().default(false).meta({ description: 'Count only the toxics of this run (named faultline-<run id>-…).' }),
 });
 
-const toxicsProbe: ProbeDefinition<z.output<typeof toxicsArgs>> = {
+const toxicsProbe: ToxiproxyProbe<z.output<typeof toxicsArgs>> = {
   description: 'The toxics on a proxy: how many, their names and types.',
   args: toxicsArgs,
   outputs: {
@@ -339,15 +344,17 @@ const toxicsProbe: ProbeDefinition<z.output<typeof toxicsArgs>> = {
   },
 };
 
-export const toxiproxyDriver = {
+export const toxiproxyDriver = defineDriver({
   name: 'toxiproxy',
   description: `Network faults through Toxiproxy (default ${DEFAULT_URL}, or one started for the run): latency, bandwidth, timeouts, resets, a proxy down, partitions.`,
   target: targetSettings,
+  // Filled by the provision when it starts a managed server: the steps after it talk to that one.
+  session: (): ToxiproxySession => ({}),
   provision,
   preflight,
   defaultProbe: 'proxy',
   actions: { ...toxicActions, down, partition },
   probes: { proxy: proxyProbe, toxics: toxicsProbe },
   undos: { 'remove-toxics': removeToxics, 'enable-proxy': enableProxy, release },
-} satisfies Driver;
+});
 

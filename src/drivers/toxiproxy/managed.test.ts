@@ -13,7 +13,7 @@ import { httpGet, startHttpServer, type Listening } from '../../../test/support/
 import { readProcStat } from '../process/index.js';
 import type { DriverContext, PreparedAction, UndoSpec } from '../types.js';
 import { ToxiproxyConnection } from './client.js';
-import { forgetManagedServer, targetSettings } from './connection.js';
+import { targetSettings } from './connection.js';
 import { toxiproxyDriver } from './index.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -50,9 +50,9 @@ async function runUndo(spec: UndoSpec, ctx: DriverContext): Promise<string[]> {
 }
 
 async function provision(ctx: DriverContext): Promise<{ prepared: PreparedAction; output: Record<string, unknown> }> {
-  const prepared = (await toxiproxyDriver.provision.prepare(ctx))!;
+  const prepared = (await toxiproxyDriver.provision!.prepare(ctx))!;
   cleanups.push(() => runUndo(prepared.undo!, ctx));
-  const output = await toxiproxyDriver.provision.apply(prepared, ctx);
+  const output = await toxiproxyDriver.provision!.apply(prepared, ctx);
   return { prepared, output };
 }
 
@@ -74,7 +74,7 @@ async function managedRun(ctx: TestContext, proxyPort = 0) {
     server: serverBinary(ctx),
     proxies: [{ name: 'api', listen: `127.0.0.1:${proxyPort}`, upstream: `127.0.0.1:${backend.port}` }],
   });
-  const driverCtx = testDriverContext({ runId, target });
+  const driverCtx = testDriverContext({ runId, target }, toxiproxyDriver);
   const { prepared, output } = await provision(driverCtx);
   const url = output.url as string;
   const port = Number((output.listen as Record<string, string>).api!.split(':').pop());
@@ -94,7 +94,7 @@ describe('managed toxiproxy-server', () => {
     const { driverCtx, prepared, url, port } = await managedRun(ctx);
     expect(prepared.targets[0]).toMatch(/^toxiproxy-server on http:\/\/127\.0\.0\.1:\d+, started for this run/);
     const pid = managedPid(prepared);
-    await toxiproxyDriver.preflight(driverCtx);
+    await toxiproxyDriver.preflight!(driverCtx);
     expect(await toxiproxyDriver.probes.proxy.run({ proxy: 'api' }, driverCtx)).toMatchObject({ exists: true, enabled: true });
     const fault = await addLatency(driverCtx, 300);
     expect((await httpGet(port)).ms).toBeGreaterThan(270);
@@ -113,8 +113,7 @@ describe('managed toxiproxy-server', () => {
     const { driverCtx, prepared, port } = await managedRun(ctx);
     const pid = managedPid(prepared);
     const fault = await addLatency(driverCtx, 500);
-    forgetManagedServer(driverCtx.runId);
-    const recoverCtx = testDriverContext({ runId: driverCtx.runId });
+    const recoverCtx = testDriverContext({ runId: driverCtx.runId }, toxiproxyDriver);
     expect((await runUndo(fault.undo!, recoverCtx)).join()).toMatch(/removed toxic/);
     expect((await httpGet(port)).ms).toBeLessThan(500); // the 500 ms toxic is gone
     await runUndo(prepared.undo!, recoverCtx);
@@ -148,7 +147,7 @@ describe('managed toxiproxy-server', () => {
 
   it('plans without starting anything', async (ctx) => {
     const target = targetSettings.parse({ managed: true, server: serverBinary(ctx), proxies: [{ name: 'api', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' }] });
-    const driverCtx = testDriverContext({ runId: `plan-${suffix}`, target });
+    const driverCtx = testDriverContext({ runId: `plan-${suffix}`, target }, toxiproxyDriver);
     const latency = toxiproxyDriver.actions.latency;
     const prepared = await latency.prepare(latency.args.parse({ proxy: 'api', latency: '1s' }), driverCtx);
     expect(prepared.targets).toEqual([expect.stringMatching(/^proxy api on the managed server: latency 1s, downstream \(faultline-plan-[0-9a-f]+-latency-[0-9a-f]{4}-downstream\)$/)]);
@@ -157,7 +156,7 @@ describe('managed toxiproxy-server', () => {
 
   it('refuses a program that is not there, before anything starts', async () => {
     const target = targetSettings.parse({ managed: true, server: `no-such-toxiproxy-${suffix}` });
-    await expect(toxiproxyDriver.provision.prepare(testDriverContext({ target }))).rejects.toThrow(/is not on PATH/);
+    await expect(toxiproxyDriver.provision!.prepare(testDriverContext({ target }, toxiproxyDriver))).rejects.toThrow(/is not on PATH/);
   });
 });
 
@@ -176,7 +175,7 @@ describe('declared proxies on a shared server', () => {
       { name: existing, listen: '127.0.0.1:0', upstream: `127.0.0.1:${backend.port}` },
       { name: fresh, listen: `127.0.0.1:${freshPort}`, upstream: `127.0.0.1:${backend.port}` },
     ];
-    const driverCtx = testDriverContext({ runId: `test-${suffix}`, target: targetSettings.parse({ url, proxies: declared }) });
+    const driverCtx = testDriverContext({ runId: `test-${suffix}`, target: targetSettings.parse({ url, proxies: declared }) }, toxiproxyDriver);
     const { prepared } = await provision(driverCtx);
     expect(prepared.targets).toEqual([`proxy ${fresh} (127.0.0.1:${freshPort} → 127.0.0.1:${backend.port}), created for this run`]);
     expect((await httpGet(freshPort)).status).toBe(200);
@@ -185,6 +184,6 @@ describe('declared proxies on a shared server', () => {
     expect(await connection.proxy(existing)).toBeDefined();
 
     const clash = targetSettings.parse({ url, proxies: [{ name: existing, listen: '127.0.0.1:0', upstream: '127.0.0.1:9' }] });
-    await expect(toxiproxyDriver.provision.prepare(testDriverContext({ target: clash }))).rejects.toThrow(/exists as .* but the experiment declares/);
+    await expect(toxiproxyDriver.provision!.prepare(testDriverContext({ target: clash }, toxiproxyDriver))).rejects.toThrow(/exists as .* but the experiment declares/);
   });
 });

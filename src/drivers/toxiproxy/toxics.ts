@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { ActionDefinition, DriverContext, PreparedAction } from '../types.js';
+import type { PreparedAction } from '../types.js';
 import { ToxiproxyApiError, toDriverError, type ProxyInfo, type Stream, type ToxicInfo, type ToxicType } from './client.js';
-import { checkProxyAllowed, connect, describeProxy, serverFor, settingsOf, unknownProxyError, type ServerRef } from './connection.js';
+import { checkProxyAllowed, connect, describeProxy, serverFor, settingsOf, unknownProxyError, type ServerRef, type ToxiproxyAction, type ToxiproxyContext } from './connection.js';
 
 const proxyName = z.string().min(1).meta({ description: 'Name of the proxy, as the Toxiproxy server knows it.' });
 const streamSchema = z
@@ -66,7 +66,7 @@ function describeAttributes(type: ToxicType, attributes: Record<string, number>)
 }
 
 /** The proxies as the server has them now; refuses unknown and disallowed ones and taken toxic names. */
-async function checkProxies(server: ServerRef, names: string[], toxicNames: string[], ctx: DriverContext): Promise<ProxyInfo[]> {
+async function checkProxies(server: ServerRef, names: string[], toxicNames: string[], ctx: ToxiproxyContext): Promise<ProxyInfo[]> {
   for (const name of names) checkProxyAllowed(name, ctx);
   let all: ProxyInfo[];
   try {
@@ -92,7 +92,7 @@ async function checkProxies(server: ServerRef, names: string[], toxicNames: stri
 }
 
 /** Prepare for any set of toxics: resolve the server and proxies (read-only) and build the undo. */
-async function prepareToxics(toxics: PreparedToxics['toxics'], ctx: DriverContext): Promise<PreparedAction> {
+async function prepareToxics(toxics: PreparedToxics['toxics'], ctx: ToxiproxyContext): Promise<PreparedAction<PreparedToxics>> {
   const server = serverFor(ctx);
   const names = [...new Set(toxics.map((t) => t.proxy))];
   // One action's toxics on a proxy share type, attributes and base name; only the stream differs.
@@ -120,12 +120,12 @@ async function prepareToxics(toxics: PreparedToxics['toxics'], ctx: DriverContex
       op: 'remove-toxics',
       args: { url: ref.url, ...(ref.managed ? { managed: ref.managed } : {}), toxics: toxics.map(({ proxy, name, type, stream }) => ({ proxy, name, type, stream })) },
     },
-    state: { server: ref, toxics } satisfies PreparedToxics,
+    state: { server: ref, toxics },
   };
 }
 
-async function applyToxics(prepared: PreparedAction, ctx: DriverContext) {
-  const { server, toxics } = prepared.state as PreparedToxics;
+async function applyToxics(prepared: PreparedAction<PreparedToxics>, ctx: ToxiproxyContext) {
+  const { server, toxics } = prepared.state;
   if (!server.url) throw new FaultlineError('E_DRIVER', 'the managed Toxiproxy server is not running', { hint: 'It is started by the run; check the provision step.' });
   const connection = connect(server);
   const added: string[] = [];
@@ -166,7 +166,7 @@ function toxicAction<S extends z.ZodRawShape>(
   description: string,
   shape: S,
   attributes: (args: z.output<z.ZodObject<S>>) => Record<string, number>,
-): ActionDefinition {
+): ToxiproxyAction<any, PreparedToxics> {
   const args = z.strictObject({ ...common, ...shape });
   return {
     description,
@@ -241,7 +241,7 @@ export const toxicActions = {
     { bytes: z.int().min(0).meta({ description: 'Bytes a connection may carry before it is closed.' }) },
     (a) => ({ bytes: a.bytes }),
   ),
-} satisfies Record<string, ActionDefinition>;
+} satisfies Record<string, ToxiproxyAction<any, PreparedToxics>>;
 
 const partitionArgs = z.strictObject({
   proxies: z.array(proxyName).min(1).meta({ description: 'The proxies to cut off: every one is black-holed in both directions.' }),
@@ -250,7 +250,7 @@ const partitionArgs = z.strictObject({
   name: labelSchema,
 });
 
-export const partition: ActionDefinition<z.output<typeof partitionArgs>> = {
+export const partition: ToxiproxyAction<z.output<typeof partitionArgs>, PreparedToxics> = {
   description: 'Cut a set of proxies off in both directions: no data passes either way (timeout toxics on upstream and downstream).',
   args: partitionArgs,
   reversible: true,

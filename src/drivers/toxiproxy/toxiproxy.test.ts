@@ -30,7 +30,7 @@ async function makeProxy(label: string, upstreamPort: number): Promise<{ name: s
 }
 
 function context(overrides: Partial<DriverContext> = {}): DriverContext {
-  return testDriverContext({ runId, target: targetSettings.parse({ url }), ...overrides });
+  return testDriverContext({ runId, target: targetSettings.parse({ url }), ...overrides }, toxiproxyDriver);
 }
 
 async function applyFault(action: string, args: Record<string, unknown>, ctx = context()): Promise<PreparedAction> {
@@ -197,8 +197,8 @@ describe('toxics against real traffic', () => {
 describe('errors', () => {
   it('an unreachable server is refused by preflight, before any fault', async () => {
     const port = await freePort();
-    const ctx = testDriverContext({ runId, target: targetSettings.parse({ url: `http://127.0.0.1:${port}` }) });
-    await expect(toxiproxyDriver.preflight(ctx)).rejects.toThrow(/Toxiproxy is unreachable: the Toxiproxy server at http:\/\/127\.0\.0\.1:\d+ does not answer: ECONNREFUSED/);
+    const ctx = testDriverContext({ runId, target: targetSettings.parse({ url: `http://127.0.0.1:${port}` }) }, toxiproxyDriver);
+    await expect(toxiproxyDriver.preflight!(ctx)).rejects.toThrow(/Toxiproxy is unreachable: the Toxiproxy server at http:\/\/127\.0\.0\.1:\d+ does not answer: ECONNREFUSED/);
   });
 
   it('an unknown proxy is refused with the list of existing ones', async (ctx) => {
