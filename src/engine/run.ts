@@ -12,6 +12,8 @@ import { MethodScheduler } from './method.js';
 import { decideOutcome, shouldRollBack } from './outcome.js';
 import { describeMisses, RunContext, type RunOptions } from './run-context.js';
 import { driversUsed, parseTargets } from './targets.js';
+import { readVerdictMetrics } from './metric-readings.js';
+import type { PrometheusTarget } from '../drivers/prometheus/client.js';
 
 export { DEFAULT_LEDGER_DIR, describeMisses, drawSeed, ledgerDirFor, newRunId, type RunEvent, type RunOptions } from './run-context.js';
 export { driversUsed, parseTargets } from './targets.js';
@@ -54,12 +56,26 @@ class ExperimentRun {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onInterrupt);
       await faults.undoAll();
+      await this.readMetrics();
       await this.runRollbacks(beforeMet);
       await this.runTeardown();
       await faults.releaseProvisions();
       await this.finish(started);
     }
     return run.lifecycle.redact(run.journal);
+  }
+
+  /** The Prometheus samples metric verdicts are judged on, read once the faults are undone (metric-readings.ts). */
+  private async readMetrics(): Promise<void> {
+    const { run } = this;
+    const readings = await readVerdictMetrics(run.experiment.verdicts, run.journal, {
+      target: run.env.targets.get('prometheus') as PrometheusTarget | undefined,
+      cwd: run.options.cwd,
+      clock: run.clock,
+      // Bounded by the verdicts' windows and objectives; an interrupt cuts it short.
+      signal: run.options.signal ?? new AbortController().signal,
+    });
+    if (readings.length > 0) run.journal.metrics = readings;
   }
 
   private startTimeout(): NodeJS.Timeout | undefined {

@@ -153,9 +153,18 @@ export const abortSchema = z.strictObject({
   every: durationSchema.default(1000).meta({ description: 'How often the condition is checked while faults are live.' }),
   failures: z.int().min(1).default(1).meta({ description: 'Consecutive misses that trip the abort.' }),
   timeout: durationSchema.optional(),
+  while: z.enum(['faults', 'method']).optional().meta({
+    description: 'When a probe condition is polled: only while faults are live (faults), or for the whole method (method). Default: method for a prometheus probe, faults for the others.',
+  }),
+  onError: z.enum(['abort', 'ignore']).optional().meta({
+    description: 'A monitor that cannot be reached (Prometheus down, an HTTP monitor refusing connections): abort counts it as a miss (default), ignore skips the check.',
+  }),
 }).superRefine((condition, ctx) => {
   if ((condition.probe === undefined) === (condition.workload === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['probe'], message: 'an abort condition needs exactly one of probe or workload' });
+  }
+  for (const key of ['while', 'onError'] as const) {
+    if (condition.workload !== undefined && condition[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to probe conditions only` });
   }
 });
 export type AbortSpec = z.output<typeof abortSchema>;

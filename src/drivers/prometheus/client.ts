@@ -200,7 +200,7 @@ export async function queryInstant(connection: Connection, query: string, signal
 
 export async function queryRange(connection: Connection, query: string, startMs: number, endMs: number, stepMs: number, signal: AbortSignal): Promise<Series[]> {
   return toSeries(
-    await call(connection, '/api/v1/query_range', { query, start: (startMs / 1000).toFixed(3), end: (endMs / 1000).toFixed(3), step: `${Math.max(stepMs, 1) / 1000}s` }, signal),
+    await call(connection, '/api/v1/query_range', { query, start: (startMs / 1000).toFixed(3), end: (endMs / 1000).toFixed(3), step: String(Math.max(stepMs, 1) / 1000) }, signal),
   );
 }
 
