@@ -1,7 +1,7 @@
 // `faultline run`: one experiment file, or every experiment in a folder one after another, with one
 // combined exit code (the worst outcome wins).
 import { stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { DriverFlags } from '../drivers/types.js';
 import { parseDuration } from '../core/duration.js';
@@ -186,6 +186,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(seed !== undefined ? { seed } : {}),
           driverFlags,
           onEvent: (event) => reporter.onEvent(event),
+          journalDir: dirname(journalPathFor(file, 'run', flags, files.length > 1, io.cwd)),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
         await writeJournal(journalPath, journal);

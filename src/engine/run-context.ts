@@ -47,6 +47,8 @@ export interface RunOptions {
   /** Command-line choices for drivers (`--context`, `--allow-production`). */
   driverFlags?: DriverFlags;
   onEvent?: (event: RunEvent) => void;
+  /** The folder journals are written to: `notify` compares verdicts with the previous run's there. */
+  journalDir?: string;
 }
 
 export const DEFAULT_LEDGER_DIR = '.faultline';

@@ -170,6 +170,21 @@ export const abortSchema = z.strictObject({
 export type AbortSpec = z.output<typeof abortSchema>;
 export type ProbeAbortSpec = AbortSpec & { probe: string };
 
+export const NOTIFY_EVENTS = ['start', 'abort', 'end', 'verdict-change'] as const;
+
+/** A webhook told about the run; a failing one never fails or slows the run (bounded, journaled). */
+export const notifySchema = z.strictObject({
+  name: nameSchema.optional().meta({ description: 'Shown in the journal instead of the URL, which may carry a secret.' }),
+  url: z.string().min(1).meta({ description: 'Where to POST, e.g. ${secrets.slackWebhook}; never printed or journaled.' }),
+  format: z.enum(['json', 'slack']).default('json').meta({ description: 'json: faultline\'s own body; slack: {text} for Slack-compatible incoming webhooks.' }),
+  on: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]).meta({
+    description: 'Events to send: start, abort, end, verdict-change (a verdict or the status differs from the previous journal of this experiment); default all.',
+  }),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout: durationSchema.default(5000).refine((ms) => ms <= 30_000, 'at most 30s: a webhook must not hold the run').meta({ description: 'Give up on the webhook after this long (default 5s, at most 30s).' }),
+});
+export type NotifySpec = z.output<typeof notifySchema>;
+
 export const rollbackStrategies = ['default', 'always', 'never', 'deviated'] as const;
 export type RollbackStrategy = (typeof rollbackStrategies)[number];
 
@@ -216,6 +231,7 @@ export const experimentSchema = z
     verdicts: verdictsSchema.optional(),
     abort: z.array(abortSchema).optional().meta({ description: 'Conditions checked while faults are live; one that trips ends the run at once.' }),
     teardown: z.array(activitySchema).optional().meta({ description: 'Always run last, whatever happened.' }),
+    notify: z.array(notifySchema).optional().meta({ description: 'Webhooks told when the run starts, aborts, ends, or its verdicts change.' }),
   })
   .meta({ title: 'faultline experiment', description: 'A chaos experiment run by faultline.' });
 
