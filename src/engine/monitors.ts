@@ -74,9 +74,8 @@ export async function watchMonitor(condition: ProbeAbortSpec, index: number, hoo
     if (consecutive >= condition.failures) {
       const why = problem !== undefined ? `cannot be read: ${problem} (onError: abort)` : (record.misses ?? []).map((m) => m.message).join('; ') || record.status;
       const reason = `${name} tripped after ${consecutive} consecutive miss(es): ${why}`;
-      const misses: ToleranceMiss[] = record.misses?.length
-        ? record.misses
-        : [{ field: 'monitor', expected: 'a reading', actual: problem ?? record.status, message: reason }];
+      const misses: ToleranceMiss[] =
+        problem === undefined && record.misses?.length ? record.misses : [{ field: 'monitor', expected: 'a reading', actual: problem ?? record.status, message: reason }];
       await hooks.trip(name, reason, misses);
       return;
     }
