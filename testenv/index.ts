@@ -124,7 +124,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         if (!(error instanceof NotBuiltError)) throw error;
         log(`nginx left out: ${error.message}`);
       }
-      // The prometheus driver's tests scrape toxiproxy-server's metrics and a test service; same rule as nginx.
+      // The prometheus driver's tests start their own Prometheus from this binary; same rule as nginx.
       try {
         settings.PROMETHEUS_BINARY = await ensurePrometheus(context);
       } catch (error) {

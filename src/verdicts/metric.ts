@@ -4,8 +4,7 @@
 // holds again, after the metric showed the loss. A metric that never saw the fault proves nothing:
 // not-exercised, never a pass.
 import { formatDuration } from '../core/duration.js';
-import { describeBounds, findBreaches, formatValue, valueHolds, type SeriesBounds } from '../drivers/prometheus/bounds.js';
-import type { Series } from '../drivers/prometheus/client.js';
+import { describeBounds, findBreaches, formatValue, valueHolds, type Series, type SeriesBounds } from '../core/series-bounds.js';
 import type { FaultRecord, Journal, MetricReading } from '../engine/journal.js';
 import type { VerdictsSpec } from './schema.js';
 import type { VerdictCheck, VerdictName, VerdictRecord, VerdictResult } from './types.js';

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../core/duration.js';
 import { ratioSchema } from '../core/ratio.js';
-import { boundsShape, emptyShape } from '../drivers/prometheus/bounds.js';
+import { boundsShape, emptyShape } from '../core/series-bounds.js';
 
 const faultsSchema = z
   .array(z.string().min(1))

@@ -7,6 +7,9 @@ import { Agent, fetch, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
+import type { Series } from '../../core/series-bounds.js';
+
+export { seriesName, type Series } from '../../core/series-bounds.js';
 
 export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 
@@ -34,12 +37,6 @@ export const targetSchema = z.strictObject(connectionShape);
 export type PrometheusTarget = z.output<typeof targetSchema>;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-
-/** One series of a query result: its labels and its samples as [epoch ms, value]. */
-export interface Series {
-  labels: Record<string, string>;
-  samples: [number, number][];
-}
 
 export interface Connection {
   url: string;
@@ -202,13 +199,4 @@ export async function queryRange(connection: Connection, query: string, startMs:
   return toSeries(
     await call(connection, '/api/v1/query_range', { query, start: (startMs / 1000).toFixed(3), end: (endMs / 1000).toFixed(3), step: String(Math.max(stepMs, 1) / 1000) }, signal),
   );
-}
-
-/** `{job="api",instance="a"}`, or `{}` for a series without labels (a scalar, a sum). */
-export function seriesName(labels: Record<string, string>): string {
-  const { __name__: name, ...rest } = labels;
-  const inner = Object.entries(rest)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join(',');
-  return `${name ?? ''}{${inner}}`;
 }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import type { Driver, DriverContext, Output, ProbeDefinition } from '../types.js';
-import { boundsShape, describeBounds, emptyShape, findBreaches, formatValue } from './bounds.js';
+import { boundsShape, describeBounds, emptyShape, findBreaches, formatValue } from '../../core/series-bounds.js';
 import { checkReady, connectionFor, queryInstant, queryRange, seriesName, targetSchema, type PrometheusTarget, type Series } from './client.js';
 
 const queryArgs = z.strictObject({

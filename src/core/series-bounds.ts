@@ -1,8 +1,23 @@
 // Tolerances on the series a PromQL query returns (max, min, between, equals), checked on every sample
-// of every series, and what an empty result means. Shared by the probe, the abort monitors and the
-// metric verdicts, so all three read a bound the same way and explain a breach in the same words.
+// of every series, and what an empty result means. In the core because the prometheus probe and the
+// metric verdicts both read bounds, and neither layer may import the other: both explain a breach in
+// the same words.
 import { z } from 'zod';
-import { seriesName, type Series } from './client.js';
+
+/** One series of a query result: its labels and its samples as [epoch ms, value]. */
+export interface Series {
+  labels: Record<string, string>;
+  samples: [number, number][];
+}
+
+/** `{job="api",instance="a"}`, or `{}` for a series without labels (a scalar, a sum). */
+export function seriesName(labels: Record<string, string>): string {
+  const { __name__: name, ...rest } = labels;
+  const inner = Object.entries(rest)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+  return `${name ?? ''}{${inner}}`;
+}
 
 export const boundsShape = {
   max: z.number().optional().meta({ description: 'Every value of every series must be at most this.' }),

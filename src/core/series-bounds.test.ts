@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeBounds, findBreaches, valueHolds } from './bounds.js';
+import { describeBounds, findBreaches, valueHolds } from './series-bounds.js';
 
 const series = (value: number, labels: Record<string, string> = { job: 'api' }) => ({ labels, samples: [[1_000, value]] as [number, number][] });
 
