@@ -7,6 +7,7 @@ import { Agent, fetch, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
+import { describeFetchError } from '../http/index.js';
 import type { Series } from '../../core/series-bounds.js';
 
 export { seriesName, type Series } from '../../core/series-bounds.js';
@@ -145,16 +146,6 @@ async function call(connection: Connection, path: string, params: Record<string,
     clearTimeout(timer);
     signal.removeEventListener('abort', stop);
   }
-}
-
-function describeFetchError(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof AggregateError && cause.errors.length > 0) {
-    const first: unknown = cause.errors[0];
-    return first instanceof Error ? first.message : String(first);
-  }
-  if (cause instanceof Error && cause.message) return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Prometheus serves `/-/ready` once it can answer queries. */
