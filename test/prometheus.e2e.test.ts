@@ -22,6 +22,7 @@ let prometheus: RunningPrometheus | undefined;
 let dir = '';
 const apis: Record<string, MetricsApi> = {};
 let downPort = 0;
+const healingPorts: Record<string, [number, number]> = {};
 
 beforeAll(async () => {
   const binary = await requirePrometheusBinary();
@@ -30,6 +31,10 @@ beforeAll(async () => {
   apis.abort = await startMetricsApi({ backendPort: 0, upstream: `127.0.0.1:${ABORT_PROXY}` });
   apis.good = await startMetricsApi({ backendPort: 0, upstream: `127.0.0.1:${GOOD_PROXY}`, retries: 6 });
   apis.broken = await startMetricsApi({ backendPort: 0, upstream: `127.0.0.1:${BROKEN_PROXY}` });
+  healingPorts.supervised = [await freePort(), await freePort()];
+  healingPorts.alone = [await freePort(), await freePort()];
+  apis.supervised = await startMetricsApi({ apiPort: healingPorts.supervised[0], backendPort: healingPorts.supervised[1], supervise: true });
+  apis.alone = await startMetricsApi({ apiPort: healingPorts.alone[0], backendPort: healingPorts.alone[1] });
   downPort = await freePort(); // nothing listens: its job is scraped as down
   prometheus = await startPrometheus(binary, {
     api: [`127.0.0.1:${apis.steady.apiPort}`],
@@ -37,6 +42,8 @@ beforeAll(async () => {
     down: [`127.0.0.1:${downPort}`],
     good: [`127.0.0.1:${apis.good.apiPort}`],
     broken: [`127.0.0.1:${apis.broken.apiPort}`],
+    supervised: [`127.0.0.1:${apis.supervised.apiPort}`],
+    alone: [`127.0.0.1:${apis.alone.apiPort}`],
   });
   await waitForScrapes(prometheus.url, 'api', 2);
   await waitForScrapes(prometheus.url, 'down', 2);
@@ -168,5 +175,26 @@ describe('experiments/prometheus-verdict-retries.yaml: retries judged from Prome
     expect(code).toBe(1);
     expect(verdict.evidence.summary).toContain('expected at most 0.1');
     expect(verdict.evidence.figures.max).toBeGreaterThan(0.1);
+  }, 120_000);
+});
+
+describe('experiments/prometheus-self-healing.yaml: self-healing judged from up{job}', () => {
+  it('passes on the supervised API (restarted after the kill) with the time to recover from the samples', async () => {
+    await waitForScrapes(prometheus!.url, 'supervised', 2);
+    const { journal } = await run('experiments/prometheus-self-healing.yaml', 'healing-good', [`prometheus=${prometheus!.url}`, 'job=supervised', `api=${apis.supervised!.apiPort}`]);
+    const verdict = journal.verdicts.find((v) => v.name === 'self-healing')!;
+    expect(verdict.result, `${verdict.evidence.summary} / ${journal.reason}`).toBe('pass');
+    expect(verdict.evidence.figures.recoveryMs).toBeGreaterThan(0);
+    expect(journal.metrics?.[0]?.query).toBe('up{job="supervised"}');
+    process.stdout.write(`prometheus self-healing: ${verdict.evidence.summary}\n`);
+  }, 120_000);
+
+  it('fails on the API nothing restarts', async () => {
+    await waitForScrapes(prometheus!.url, 'alone', 2);
+    const { code, journal } = await run('experiments/prometheus-self-healing.yaml', 'healing-broken', [`prometheus=${prometheus!.url}`, 'job=alone', `api=${apis.alone!.apiPort}`]);
+    const verdict = journal.verdicts.find((v) => v.name === 'self-healing')!;
+    expect(verdict.result, verdict.evidence.summary).toBe('fail');
+    expect(verdict.evidence.summary).toContain('not back');
+    expect(code).toBe(1);
   }, 120_000);
 });

@@ -93,10 +93,11 @@ export interface MetricsApi {
 }
 
 /** Starts fixtures/metrics-api/api.mjs; `upstream` is where it calls its backend (a Toxiproxy proxy). */
-export async function startMetricsApi(options: { backendPort: number; upstream?: string; retries?: number; apiPort?: number }): Promise<MetricsApi> {
+export async function startMetricsApi(options: { backendPort: number; upstream?: string; retries?: number; apiPort?: number; supervise?: boolean }): Promise<MetricsApi> {
   const args = [join(REPO_ROOT, 'fixtures', 'metrics-api', 'api.mjs'), '--api-port', String(options.apiPort ?? 0), '--backend-port', String(options.backendPort)];
   if (options.upstream) args.push('--upstream', options.upstream);
   if (options.retries) args.push('--retries', String(options.retries));
+  if (options.supervise) args.push('--supervise');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = await new Promise<{ api: number; backend: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('metrics-api did not start within 10 s')), 10_000);
