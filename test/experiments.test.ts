@@ -8,7 +8,8 @@ describe('experiments/', () => {
   it('every example validates', async () => {
     const files = (await readdir(join(REPO_ROOT, 'experiments'))).filter((f) => /\.(ya?ml|json)$/.test(f));
     expect(files.length).toBeGreaterThan(0);
-    const result = await runCli(['validate', 'experiments']);
+    // notify-webhook.yaml reads its webhook URLs from secrets in the environment.
+    const result = await runCli(['validate', 'experiments'], { env: { FAULTLINE_WEBHOOK_URL: 'http://127.0.0.1:9/hook', FAULTLINE_SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/slack' } });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     for (const file of files) expect(result.stdout).toContain(file);

@@ -12,6 +12,7 @@ import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
 import { ensureNginx } from './nginx.js';
 import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
+import { ensurePrometheus } from './prometheus.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
@@ -122,6 +123,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       } catch (error) {
         if (!(error instanceof NotBuiltError)) throw error;
         log(`nginx left out: ${error.message}`);
+      }
+      // The prometheus driver's tests start their own Prometheus from this binary; same rule as nginx.
+      try {
+        settings.PROMETHEUS_BINARY = await ensurePrometheus(context);
+      } catch (error) {
+        if (!(error instanceof NotBuiltError)) throw error;
+        log(`prometheus left out: ${error.message}`);
       }
     }
     if (components.includes('docker')) {

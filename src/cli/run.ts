@@ -1,6 +1,6 @@
 // `faultline run`: one experiment file, or every experiment in a folder one after another, with one
 // combined exit code (the worst outcome wins).
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { parseDuration } from '../core/duration.js';
 import { FaultlineError } from '../core/errors.js';
@@ -130,6 +130,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(seed !== undefined ? { seed } : {}),
           driverOptions,
           onEvent: (event) => reporter.onEvent(event),
+          journalDir: dirname(journalPathFor(file, 'run', flags, files.length > 1, io.cwd)),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
         await writeJournal(journalPath, journal);

@@ -5,13 +5,14 @@ import { faultproxyDriver } from './faultproxy/index.js';
 import { httpDriver } from './http/index.js';
 import { kubernetesDriver } from './kubernetes/index.js';
 import { processDriver } from './process/index.js';
+import { prometheusDriver } from './prometheus/index.js';
 import { DriverRegistry } from './registry.js';
 import { tcpDriver } from './tcp/index.js';
 import { toxiproxyDriver } from './toxiproxy/index.js';
 import type { Driver } from './types.js';
 
 export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver, faultproxyDriver, kubernetesDriver];
+  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver, faultproxyDriver, kubernetesDriver, prometheusDriver];
 }
 
 export function createDefaultRegistry(): DriverRegistry {

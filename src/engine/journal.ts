@@ -123,7 +123,39 @@ export interface Journal {
   /** The ledger entries of this run, as they stood at the end. */
   ledger: LedgerEntry[];
   abort?: { condition: string; at: string; misses: ToleranceMiss[] };
+  /** Queries the metric verdicts read from Prometheus after the method, with every sample seen. */
+  metrics?: MetricReading[];
+  /** Webhooks sent (or not) for this run; a failed one is recorded here and never fails the run. */
+  notifications?: NotificationRecord[];
   error?: JournalError;
+}
+
+/** One PromQL range query a metric verdict reads, over one fault's window. */
+export interface MetricReading {
+  verdict: 'retries' | 'self-healing';
+  /** What the query is for: the verdict's query, or the evidence that the fault reached the traffic. */
+  role: 'judged' | 'reached';
+  fault: string;
+  query: string;
+  url: string;
+  from: string;
+  to: string;
+  stepMs: number;
+  /** Each series: labels and [epoch ms, value] samples (NaN and ±Inf as text). */
+  series: { labels: Record<string, string>; samples: [number, number | string][] }[];
+  /** Why the query could not be read (Prometheus down, a query it rejects). */
+  error?: string;
+}
+
+export interface NotificationRecord {
+  event: 'start' | 'abort' | 'end' | 'verdict-change';
+  /** The webhook's name, or its URL's host: the URL itself may carry a secret. */
+  target: string;
+  at: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+  durationMs: number;
 }
 
 /** Replaces every secret value in every string, however deep, before anything leaves the process. */

@@ -47,6 +47,8 @@ export interface RunOptions {
   /** Values of the drivers' own command-line options, by driver name (`--context` for kubernetes). */
   driverOptions?: ReadonlyMap<string, DriverOptionValues>;
   onEvent?: (event: RunEvent) => void;
+  /** The folder journals are written to: `notify` compares verdicts with the previous run's there. */
+  journalDir?: string;
 }
 
 export const DEFAULT_LEDGER_DIR = '.faultline';

@@ -10,8 +10,12 @@ import { RunFaults } from './faults.js';
 import type { Journal } from './journal.js';
 import { MethodScheduler } from './method.js';
 import { decideOutcome, shouldRollBack } from './outcome.js';
-import { describeMisses, RunContext, type RunOptions } from './run-context.js';
+import { describeMisses, RunContext, type RunEvent, type RunOptions } from './run-context.js';
 import { driversUsed, parseTargets } from './targets.js';
+import { readVerdictMetrics } from './metric-readings.js';
+import { Notifier } from './notify.js';
+import type { PrometheusTarget } from '../drivers/prometheus/client.js';
+import { systemClock } from '../core/clock.js';
 
 export { DEFAULT_LEDGER_DIR, describeMisses, drawSeed, ledgerDirFor, newRunId, type RunEvent, type RunOptions } from './run-context.js';
 export { driversUsed, parseTargets } from './targets.js';
@@ -20,8 +24,21 @@ class ExperimentRun {
   private readonly run: RunContext;
   private readonly faults: RunFaults;
 
+  private readonly notifier: Notifier;
+
   constructor(options: RunOptions) {
-    this.run = new RunContext(options);
+    this.notifier = new Notifier({
+      specs: options.loaded.experiment.notify ?? [],
+      secrets: options.loaded.secretValues,
+      clock: options.clock ?? systemClock,
+      ...(options.journalDir ? { journalDir: options.journalDir } : {}),
+    });
+    // The abort webhook rides on the abort event, so the watchers need not know about webhooks.
+    const onEvent = (event: RunEvent) => {
+      options.onEvent?.(event);
+      if (event.type === 'abort') this.notifier.abort(this.run.journal, event.condition, event.reason);
+    };
+    this.run = new RunContext({ ...options, onEvent });
     this.faults = new RunFaults(this.run);
   }
 
@@ -38,6 +55,7 @@ class ExperimentRun {
     const timer = this.startTimeout();
     let beforeMet = false;
     let methodCompleted = false;
+    this.notifier.start(run.journal);
     try {
       await this.refuseDirtyLedger();
       run.env.targets = parseTargets(run.options.loaded, run.options.registry);
@@ -54,12 +72,28 @@ class ExperimentRun {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onInterrupt);
       await faults.undoAll();
+      await this.readMetrics();
       await this.runRollbacks(beforeMet);
       await this.runTeardown();
       await faults.releaseProvisions();
       await this.finish(started);
+      const sent = await this.notifier.end(run.journal);
+      if (sent.length > 0) run.journal.notifications = sent;
     }
     return run.lifecycle.redact(run.journal);
+  }
+
+  /** The Prometheus samples metric verdicts are judged on, read once the faults are undone (metric-readings.ts). */
+  private async readMetrics(): Promise<void> {
+    const { run } = this;
+    const readings = await readVerdictMetrics(run.experiment.verdicts, run.journal, {
+      target: run.env.targets.get('prometheus') as PrometheusTarget | undefined,
+      cwd: run.options.cwd,
+      clock: run.clock,
+      // Bounded by the verdicts' windows and objectives; an interrupt cuts it short.
+      signal: run.options.signal ?? new AbortController().signal,
+    });
+    if (readings.length > 0) run.journal.metrics = readings;
   }
 
   private startTimeout(): NodeJS.Timeout | undefined {

@@ -14,6 +14,8 @@ export function driversUsed(loaded: LoadedExperiment, registry: DriverRegistry):
   for (const s of experiment.method) s.probe !== undefined ? add(s.probe, 'probe') : add((s.fault ?? s.action)!, 'action');
   for (const r of experiment.rollbacks ?? []) add(r.action, 'action');
   for (const c of experiment.abort ?? []) if (c.probe !== undefined) add(c.probe, 'probe');
+  // Verdicts read from Prometheus: its preflight refuses a run whose metrics could not be read.
+  if (experiment.verdicts?.retries?.metric || experiment.verdicts?.['self-healing']?.metric) names.add('prometheus');
   return names;
 }
 

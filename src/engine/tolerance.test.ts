@@ -115,3 +115,10 @@ describe('checkExpectations', () => {
     expect(message).toContain('(5002 characters)');
   });
 });
+
+describe('a list that should be empty', () => {
+  it('reads its items as sentences', () => {
+    const misses = checkExpectations({ breaches: ['up{job="a"} = 0, expected = 1'] }, { breaches: { equals: [] } });
+    expect(misses[0]!.message).toBe('breaches: expected none, got up{job="a"} = 0, expected = 1');
+  });
+});

@@ -77,7 +77,9 @@ function checkField(output: Record<string, unknown>, field: string, matcher: Mat
   }
 
   if (matcher.equals !== undefined && !valuesEqual(value, matcher.equals)) {
-    misses.push(miss(label, showValue(matcher.equals, asDuration), describe(value)));
+    // A list of problems that should be empty (a prometheus probe's breaches) reads best as sentences.
+    if (isEmptyList(matcher.equals) && isTextList(value)) misses.push(miss(label, 'none', value.join('; ')));
+    else misses.push(miss(label, showValue(matcher.equals, asDuration), describe(value)));
   }
   if (matcher.oneOf !== undefined && !matcher.oneOf.some((candidate) => valuesEqual(value, candidate))) {
     misses.push(miss(label, `one of ${matcher.oneOf.map((c) => showValue(c, asDuration)).join(', ')}`, describe(value)));
@@ -154,6 +156,14 @@ function selectPath(value: unknown, path: string): { values: unknown[] } | { pro
   } catch (error) {
     return { problem: `an invalid JSONPath (${error instanceof Error ? error.message : String(error)})` };
   }
+}
+
+function isEmptyList(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
+}
+
+function isTextList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string');
 }
 
 function valuesEqual(actual: unknown, expected: unknown): boolean {

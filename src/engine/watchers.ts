@@ -7,6 +7,7 @@ import { FaultlineError } from '../core/errors.js';
 import { formatRatio } from '../core/ratio.js';
 import type { Clock } from '../core/clock.js';
 import type { RunFaults } from './faults.js';
+import { isMonitor, watchMonitor, type MonitorHooks } from './monitors.js';
 import { describeMisses, type RunContext } from './run-context.js';
 import type { ToleranceMiss } from './tolerance.js';
 
@@ -17,12 +18,26 @@ export async function watchMethod(run: RunContext, faults: RunFaults, stop: Abor
   const conditions = run.experiment.abort ?? [];
   const continuous = run.experiment.hypothesis?.continuous;
   const loops = conditions.map((condition, index) =>
-    condition.probe !== undefined
+    isMonitor(condition, run.options.registry)
+      ? watchMonitor(condition, index, monitorHooks(run, faults, stopMethod), run.options.registry, stop)
+      : condition.probe !== undefined
       ? watchAbortProbe(run, faults, { ...condition, probe: condition.probe }, index, stop, stopMethod)
       : watchWorkloadCondition(run, faults, condition, index, stop, stopMethod),
   );
   if (continuous) loops.push(watchSteadyState(run, continuous.every, stop));
   await Promise.all(loops);
+}
+
+/** What an outside monitor (monitors.ts) may do to the run. */
+function monitorHooks(run: RunContext, faults: RunFaults, stopMethod: StopMethod): MonitorHooks {
+  return {
+    check: (condition, key, signal) => run.runProbeSpec(condition, 'abort-check', key, signal),
+    record: (record) => run.record(record),
+    note: (message) => run.emit({ type: 'note', message }),
+    faultsLive: () => faults.anyLive(),
+    trip: (name, reason, misses) => tripAbort(run, faults, name, reason, misses, stopMethod),
+    ticks: (every, stop) => ticks(run.clock, every, stop),
+  };
 }
 
 /** Yields every `every` ms until `stop` aborts; `stop` aborts when the method ends, so this is bounded. */

@@ -153,13 +153,37 @@ export const abortSchema = z.strictObject({
   every: durationSchema.default(1000).meta({ description: 'How often the condition is checked while faults are live.' }),
   failures: z.int().min(1).default(1).meta({ description: 'Consecutive misses that trip the abort.' }),
   timeout: durationSchema.optional(),
+  while: z.enum(['faults', 'method']).optional().meta({
+    description: 'When a probe condition is polled: only while faults are live (faults), or for the whole method (method). Default: method for a prometheus probe, faults for the others.',
+  }),
+  onError: z.enum(['abort', 'ignore']).optional().meta({
+    description: 'A monitor that cannot be reached (Prometheus down, an HTTP monitor refusing connections): abort counts it as a miss (default), ignore skips the check.',
+  }),
 }).superRefine((condition, ctx) => {
   if ((condition.probe === undefined) === (condition.workload === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['probe'], message: 'an abort condition needs exactly one of probe or workload' });
   }
+  for (const key of ['while', 'onError'] as const) {
+    if (condition.workload !== undefined && condition[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to probe conditions only` });
+  }
 });
 export type AbortSpec = z.output<typeof abortSchema>;
 export type ProbeAbortSpec = AbortSpec & { probe: string };
+
+export const NOTIFY_EVENTS = ['start', 'abort', 'end', 'verdict-change'] as const;
+
+/** A webhook told about the run; a failing one never fails or slows the run (bounded, journaled). */
+export const notifySchema = z.strictObject({
+  name: nameSchema.optional().meta({ description: 'Shown in the journal instead of the URL, which may carry a secret.' }),
+  url: z.string().min(1).meta({ description: 'Where to POST, e.g. ${secrets.slackWebhook}; never printed or journaled.' }),
+  format: z.enum(['json', 'slack']).default('json').meta({ description: 'json: faultline\'s own body; slack: {text} for Slack-compatible incoming webhooks.' }),
+  on: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]).meta({
+    description: 'Events to send: start, abort, end, verdict-change (a verdict or the status differs from the previous journal of this experiment); default all.',
+  }),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout: durationSchema.default(5000).refine((ms) => ms <= 30_000, 'at most 30s: a webhook must not hold the run').meta({ description: 'Give up on the webhook after this long (default 5s, at most 30s).' }),
+});
+export type NotifySpec = z.output<typeof notifySchema>;
 
 export const rollbackStrategies = ['default', 'always', 'never', 'deviated'] as const;
 export type RollbackStrategy = (typeof rollbackStrategies)[number];
@@ -207,6 +231,7 @@ export const experimentSchema = z
     verdicts: verdictsSchema.optional(),
     abort: z.array(abortSchema).optional().meta({ description: 'Conditions checked while faults are live; one that trips ends the run at once.' }),
     teardown: z.array(activitySchema).optional().meta({ description: 'Always run last, whatever happened.' }),
+    notify: z.array(notifySchema).optional().meta({ description: 'Webhooks told when the run starts, aborts, ends, or its verdicts change.' }),
   })
   .meta({ title: 'faultline experiment', description: 'A chaos experiment run by faultline.' });
 

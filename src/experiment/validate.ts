@@ -437,7 +437,9 @@ export function checkVerdicts(experiment: Experiment): DocumentIssue[] {
     verdict.faults?.forEach((id, index) => {
       if (!faultIds.includes(id)) issues.push({ path: ['verdicts', name, 'faults', index], ...unknownId('fault', id, faultIds) });
     });
-    if (name !== 'self-healing' && !experiment.workload) {
+    // A retries verdict read from Prometheus alone needs no workload of faultline's own.
+    const fromMetricOnly = name === 'retries' && verdicts.retries?.metric !== undefined && verdicts.retries.errorRate === undefined;
+    if (name !== 'self-healing' && !experiment.workload && !fromMetricOnly) {
       issues.push({
         path: ['verdicts', name],
         at: 'key',
@@ -447,7 +449,7 @@ export function checkVerdicts(experiment: Experiment): DocumentIssue[] {
     }
   }
   const healing = verdicts['self-healing'];
-  if (healing && !probeIds.includes(healing.probe)) issues.push({ path: ['verdicts', 'self-healing', 'probe'], ...unknownId('probe', healing.probe, probeIds) });
+  if (healing?.probe !== undefined && !probeIds.includes(healing.probe)) issues.push({ path: ['verdicts', 'self-healing', 'probe'], ...unknownId('probe', healing.probe, probeIds) });
   const timeouts = verdicts.timeouts;
   if (timeouts && experiment.workload) {
     for (const [key, bound] of Object.entries(timeouts.latency)) {

@@ -6,6 +6,7 @@ import { formatDuration } from '../core/duration.js';
 import { formatRatio } from '../core/ratio.js';
 import type { ActivityRecord, FaultRecord, Journal } from '../engine/journal.js';
 import type { WorkloadWindow } from '../workload/types.js';
+import { combineVerdicts, judgeRetriesByMetric, judgeSelfHealingByMetric } from './metric.js';
 import type { VerdictsSpec } from './schema.js';
 import type { VerdictCheck, VerdictEvidence, VerdictName, VerdictRecord } from './types.js';
 
@@ -101,7 +102,7 @@ function judgeTimeouts(spec: TimeoutsSpec, journal: Journal): VerdictRecord {
   return conclude(judged, found.faults, found.windows, checks, figures);
 }
 
-function judgeRetries(spec: RetriesSpec, journal: Journal): VerdictRecord {
+function judgeRetries(spec: RetriesSpec & { errorRate: number }, journal: Journal): VerdictRecord {
   const judged: Judged = { name: 'retries', title: spec.title, faults: faultsFor(journal, spec.faults) };
   const found = faultWindows(judged, journal, spec.minRequests);
   if (!('windows' in found)) return found;
@@ -137,7 +138,7 @@ function recoveryProbe(journal: Journal, id: string): ActivityRecord | undefined
   return journal.activities.filter((a) => a.phase === 'method' && a.kind === 'probe' && (a.key === id || a.key.startsWith(`${id}#`))).at(-1);
 }
 
-function judgeSelfHealing(spec: SelfHealingSpec, journal: Journal): VerdictRecord {
+function judgeSelfHealing(spec: SelfHealingSpec & { probe: string }, journal: Journal): VerdictRecord {
   const judged: Judged = { name: 'self-healing', title: spec.title, faults: faultsFor(journal, spec.faults) };
   const effective = effectiveFaults(judged);
   if (!Array.isArray(effective)) return effective;
@@ -200,8 +201,19 @@ export function evaluateVerdicts(spec: VerdictsSpec | undefined, journal: Journa
   if (!spec) return [];
   const verdicts: VerdictRecord[] = [];
   if (spec.timeouts) verdicts.push(judgeTimeouts(spec.timeouts, journal));
-  if (spec.retries) verdicts.push(judgeRetries(spec.retries, journal));
+  if (spec.retries) verdicts.push(fromMetricAndTraffic(spec.retries, journal));
   if (spec.failover) verdicts.push(judgeFailover(spec.failover, journal));
-  if (spec['self-healing']) verdicts.push(judgeSelfHealing(spec['self-healing'], journal));
+  if (spec['self-healing']) verdicts.push(fromMetricAndProbe(spec['self-healing'], journal));
   return verdicts;
+}
+
+// Verdicts read from Prometheus (verdicts/metric.ts), alone or besides the workload or the probe.
+function fromMetricAndTraffic(spec: RetriesSpec, journal: Journal): VerdictRecord {
+  const traffic = spec.errorRate !== undefined ? judgeRetries({ ...spec, errorRate: spec.errorRate }, journal) : undefined;
+  return spec.metric ? combineVerdicts(judgeRetriesByMetric(spec, journal), traffic) : traffic!;
+}
+
+function fromMetricAndProbe(spec: SelfHealingSpec, journal: Journal): VerdictRecord {
+  const probe = spec.probe !== undefined ? judgeSelfHealing({ ...spec, probe: spec.probe }, journal) : undefined;
+  return spec.metric ? combineVerdicts(judgeSelfHealingByMetric(spec, journal), probe) : probe!;
 }

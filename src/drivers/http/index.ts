@@ -118,7 +118,7 @@ function parseJsonBody(text: string, contentType: string | null): unknown {
 }
 
 /** fetch says only "fetch failed"; the useful part (ECONNREFUSED 127.0.0.1:8080) is in its cause. */
-function describeFetchError(error: unknown): string {
+export function describeFetchError(error: unknown): string {
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof AggregateError && cause.errors.length > 0) {
     // localhost resolves to ::1 and 127.0.0.1; every attempt failed, the first says enough.
