@@ -19,6 +19,7 @@ export const VERDICT_RESULT_LABEL: Record<VerdictResult, string> = {
   pass: 'PASS',
   fail: 'FAIL',
   'not-exercised': 'NOT EXERCISED',
+  unstable: 'UNSTABLE',
 };
 
 /** `timeouts: checkout stays fast`, or the bare name when the experiment gives no title. */

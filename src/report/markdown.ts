@@ -22,7 +22,7 @@ const STATUS_ICON: Record<RunStatus, string> = {
   interrupted: '⏹️',
 };
 
-const RESULT_ICON: Record<VerdictResult, string> = { pass: '✅', fail: '❌', 'not-exercised': '⚪' };
+const RESULT_ICON: Record<VerdictResult, string> = { pass: '✅', fail: '❌', 'not-exercised': '⚪', unstable: '🔀' };
 
 /** Rows beyond this are summarised: a GitHub comment holds 65,536 characters. */
 const MAX_ROWS = 30;

@@ -126,7 +126,7 @@ export class TerminalReporter {
   }
 }
 
-const RESULT_COLOR: Record<VerdictResult, 'green' | 'red' | 'yellow'> = { pass: 'green', fail: 'red', 'not-exercised': 'yellow' };
+const RESULT_COLOR: Record<VerdictResult, 'green' | 'red' | 'yellow'> = { pass: 'green', fail: 'red', 'not-exercised': 'yellow', unstable: 'red' };
 
 /**
  * The summary of a run, from its journal alone: the verdicts first, then the faults with when they
