@@ -58,12 +58,18 @@ describe('quickstart', () => {
     // The terminal summary leads with the verdicts.
     expect(result.stdout.indexOf('self-healing  PASS')).toBeLessThan(result.stdout.indexOf('window '));
     expect(journal.faults.map((f: { key: string; status: string }) => `${f.key}:${f.status}`).sort()).toEqual(
-      ['flaky-a:undone', 'flaky-b:undone', 'freeze-a:undone', 'kill-a:irreversible', 'slow-a:undone'],
+      ['flaky-a:undone', 'freeze-a:undone', 'kill-a:irreversible', 'slow-a:undone'],
     );
     expect(journal.ledger.every((e: { state: string }) => e.state === 'undone' || e.state === 'irreversible')).toBe(true);
+    // Each traffic verdict passed on positive evidence that its fault reached the requests: until the
+    // Toxiproxy and process drivers count what crosses their targets, the traffic itself shows it.
+    for (const name of ['timeouts', 'retries', 'failover']) {
+      const verdict = journal.verdicts.find((v: Verdict) => v.name === name);
+      expect(verdict.evidence.reach.some((r: { reached: boolean | null }) => r.reached === true), `${name}: ${verdict.evidence.summary}`).toBe(true);
+    }
     const healing = journal.verdicts.find((v: Verdict) => v.name === 'self-healing');
     expect(healing.evidence.figures.recoveryMs).toBeGreaterThan(0);
-    expect(journal.windows.map((w: { kind: string }) => w.kind)).toEqual(['baseline', 'fault', 'fault', 'fault', 'fault', 'fault', 'recovery', 'total']);
+    expect(journal.windows.map((w: { kind: string }) => w.kind)).toEqual(['baseline', 'fault', 'fault', 'fault', 'fault', 'recovery', 'total']);
   }, 60_000);
 
   it.for(MECHANISMS.map((m) => [m]))('without %s, exactly that verdict fails and the run exits 1', async ([without], ctx) => {
