@@ -9,7 +9,10 @@ describe('experiments/', () => {
     const files = (await readdir(join(REPO_ROOT, 'experiments'))).filter((f) => /\.(ya?ml|json)$/.test(f));
     expect(files.length).toBeGreaterThan(0);
     const result = await runCli(['validate', 'experiments']);
-    expect(result.stderr).toBe('');
+    // No example holds a fault too weak for its verdict; a driver that cannot count what crosses its
+    // target is named (the verdict then needs the traffic to show the fault), and nothing else is said.
+    const said = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('    hint: '));
+    expect(said.filter((line) => !/^warning: .* cannot tell whether \S+ reaches the workload's requests/.test(line))).toEqual([]);
     expect(result.code).toBe(0);
     for (const file of files) expect(result.stdout).toContain(file);
   });

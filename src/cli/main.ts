@@ -11,7 +11,7 @@ import { driversCommand } from './drivers.js';
 import { reportError, worstExitCode } from './errors.js';
 import { initCommand } from './init.js';
 import { colorsFor, processIo, writeLine, type CliIo } from './io.js';
-import { printPlan } from './plan.js';
+import { printPlan, printWarnings } from './plan.js';
 import { recoverCommand } from './recover.js';
 import { REPORT_FORMATS, reportCommand } from './report.js';
 import { collectVars, driverFlagsFrom, expandExperimentPaths, parseSeedFlag, runCommand } from './run.js';
@@ -80,6 +80,7 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
       try {
         const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
         writeLine(io.stdout, `${c.green('✔')} ${file}: ${loaded.experiment.title}`);
+        printWarnings(loaded, io);
         codes.push(ExitCode.passed);
       } catch (error) {
         codes.push(reportError(error, io));

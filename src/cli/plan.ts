@@ -5,7 +5,14 @@ import { formatDuration } from '../core/duration.js';
 import { planExperiment } from '../engine/plan.js';
 import type { LoadedExperiment } from '../experiment/load.js';
 import { renderTable } from '../report/terminal.js';
+import { formatProblem } from '../core/errors.js';
 import { colorsFor, writeLine, type CliIo } from './io.js';
+
+/** Faults that cannot make their verdict pass, found while loading: on stderr, and the exit code stays 0. */
+export function printWarnings(loaded: LoadedExperiment, io: CliIo): void {
+  const c = colorsFor(io.stderr, io.env);
+  for (const warning of loaded.warnings ?? []) writeLine(io.stderr, `${c.yellow('warning:')} ${formatProblem(warning)}`);
+}
 
 export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number; driverFlags?: DriverFlags } = {}): Promise<void> {
   const plan = await planExperiment(loaded, registry, {
@@ -14,6 +21,7 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.driverFlags ? { driverFlags: options.driverFlags } : {}),
   });
+  printWarnings(loaded, io);
   if (options.json) {
     writeLine(io.stdout, JSON.stringify(plan, null, 2));
     return;
