@@ -6,7 +6,7 @@ import { formatDuration } from '../core/duration.js';
 import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
 import type { VerdictResult } from '../verdicts/types.js';
-import { faultStatus, offset, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';
+import { faultStatus, offset, STATUS_LABEL, verdictLabel, verdictResultText, WINDOW_COLUMNS, windowRow } from './labels.js';
 
 export interface TerminalReporterOptions {
   stream: NodeJS.WritableStream & { isTTY?: boolean };
@@ -139,7 +139,7 @@ export function renderSummary(journal: Journal, colors: ChalkInstance, journalPa
     tables.push(
       renderTable(
         ['verdict', 'result', 'evidence'],
-        journal.verdicts.map((v) => [verdictLabel(v), { text: VERDICT_RESULT_LABEL[v.result], style: c.bold[RESULT_COLOR[v.result]] }, v.evidence.summary]),
+        journal.verdicts.map((v) => [verdictLabel(v), { text: verdictResultText(v), style: c.bold[RESULT_COLOR[v.result]] }, v.evidence.summary]),
         { fullLastColumn: true },
       ),
     );
