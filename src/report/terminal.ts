@@ -143,6 +143,8 @@ export function renderSummary(journal: Journal, colors: ChalkInstance, journalPa
         { fullLastColumn: true },
       ),
     );
+    // What would let a verdict that proved nothing decide next time.
+    for (const v of journal.verdicts) if (v.result !== 'pass' && v.evidence.hint) tables[0] += `\n  ${c.dim(`hint (${v.name}):`)} ${v.evidence.hint}`;
   }
   if (journal.faults.length > 0) {
     tables.push(
