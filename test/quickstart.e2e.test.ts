@@ -24,7 +24,10 @@ async function toxiproxyServerEnv(ctx: TestContext): Promise<Record<string, stri
 async function runQuickstart(without: string, ctx: TestContext) {
   const env = await toxiproxyServerEnv(ctx);
   const dir = await mkdtemp(join(tmpdir(), `faultline-quickstart-${without}-`));
-  const [gateway, a, b, proxyA, proxyB] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  // freePort releases each port at once, so two draws can meet: five distinct ones are needed.
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < 5 && tries < 50; tries++) ports.add(await freePort());
+  const [gateway, a, b, proxyA, proxyB] = [...ports];
   const journalPath = join(dir, 'journal.json');
   const result = await runCli([
     'run',
