@@ -85,6 +85,22 @@ describe('faultline CLI', () => {
     expect(broken.stderr).toMatch(/nothing was run/);
     expect(await readdir(dir)).not.toContain('ran-a');
   });
+
+  it('--repeat runs an experiment several times and journals every run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-repeat-'));
+    await writeFile(join(dir, 'e.yaml'), 'version: 1\ntitle: counted\nmethod:\n  - probe: command\n    with: { run: "echo run >> runs.txt" }\n    expect: { exitCode: 0 }\n');
+    const result = await runCli(['run', 'e.yaml', '--repeat', '3', '--journal', 'j.json', '--ledger-dir', 'ledger'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Run 3 of 3/);
+    expect(result.stdout).toMatch(/run 2 of 3: PASSED/);
+    expect((await readFile(join(dir, 'runs.txt'), 'utf8')).trim().split('\n')).toHaveLength(3);
+    const journal = JSON.parse(await readFile(join(dir, 'j.json'), 'utf8'));
+    expect(journal.repetitions.map((r: { index: number; status: string }) => `${r.index}:${r.status}`)).toEqual(['1:passed', '2:passed', '3:passed']);
+    expect(new Set(journal.repetitions.map((r: { runId: string }) => r.runId)).size).toBe(3);
+    for (const bad of [['--repeat', '0'], ['--repeat', 'x'], ['--repeat', '2', '--keep-faults']]) {
+      expect((await runCli(['run', 'e.yaml', ...bad, '--ledger-dir', 'ledger'], { cwd: dir })).code).toBe(2);
+    }
+  });
 });
 
 describe('a reader that goes away', () => {

@@ -10,7 +10,10 @@ describe('experiments/', () => {
     expect(files.length).toBeGreaterThan(0);
     // notify-webhook.yaml reads its webhook URLs from secrets in the environment.
     const result = await runCli(['validate', 'experiments'], { env: { FAULTLINE_WEBHOOK_URL: 'http://127.0.0.1:9/hook', FAULTLINE_SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/slack' } });
-    expect(result.stderr).toBe('');
+    // No example holds a fault too weak for its verdict; a driver that cannot count what crosses its
+    // target is named (the verdict then needs the traffic to show the fault), and nothing else is said.
+    const said = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('    hint: '));
+    expect(said.filter((line) => !/^warning: .* cannot tell whether \S+ reaches the workload's requests/.test(line))).toEqual([]);
     expect(result.code).toBe(0);
     for (const file of files) expect(result.stdout).toContain(file);
   });

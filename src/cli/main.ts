@@ -62,6 +62,7 @@ export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (
     .option('--force', 'start even though the ledger still holds applied faults')
     .option('--dry-run', 'resolve and print the plan without any mutating call')
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
+    .option('--repeat <n>', 'run each experiment n times (faults undone between); a verdict that differs between runs is unstable and does not pass')
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')
     .option('--markdown <path>', 'write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when that is set)')
     .option('--html [path]', 'write a self-contained HTML report here (verdicts, timeline chart, windows, faults, probes); without a path, beside the journal')

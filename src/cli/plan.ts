@@ -8,6 +8,7 @@ import { renderTable } from '../report/terminal.js';
 import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
 import { colorsFor } from './colors.js';
 import { writeLine, type CliIo } from './io.js';
+import { printWarnings } from './warnings.js';
 
 export async function printPlan(loaded: LoadedExperiment, registry: DriverRegistry, io: CliIo, options: { dryRun?: boolean; json?: boolean; seed?: number; driverOptions?: ReadonlyMap<string, DriverOptionValues> } = {}): Promise<void> {
   const plan = await planExperiment(loaded, registry, {
@@ -16,6 +17,7 @@ export async function printPlan(loaded: LoadedExperiment, registry: DriverRegist
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
   });
+  printWarnings(loaded, io);
   if (options.json) {
     writeLine(io.stdout, JSON.stringify(plan, null, 2));
     return;

@@ -9,11 +9,14 @@ import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journ
 import { runExperiment } from '../engine/run.js';
 import { loadExperiment, type LoadedExperiment } from '../experiment/load.js';
 import { rollbackStrategies, type RollbackStrategy } from '../experiment/schema.js';
+import { STATUS_LABEL } from '../report/labels.js';
 import { TerminalReporter } from '../report/terminal.js';
+import { foldRepetitions, REPEATABLE } from '../verdicts/repetitions.js';
 import { reportError, worstExitCode } from './errors.js';
 import { colorsFor } from './colors.js';
 import { writeLine, type CliIo } from './io.js';
 import { printPlan } from './plan.js';
+import { printWarnings } from './warnings.js';
 import { writeRunReports, type RunHtml } from './report.js';
 import { handleInterrupts } from './signals.js';
 import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
@@ -33,8 +36,18 @@ export interface RunFlags {
   markdown?: string;
   /** A path, or true for `--html` alone: beside the journal. */
   html?: string | boolean;
+  repeat?: string;
   /** The drivers' own options (`--context`, …), read by driverOptionsFrom. */
   [driverOption: string]: unknown;
+}
+
+/** `--repeat`: how many full runs of each experiment (1 to 100). */
+export function parseRepeatFlag(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+    throw new FaultlineError('E_INPUT', `--repeat: expected a whole number from 1 to 100, got "${value}"`, { hint: 'for example --repeat 3: three full runs, each verdict judged on whether they agree' });
+  }
+  return Number(value);
 }
 
 function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: RollbackStrategy; seed?: number } {
@@ -72,6 +85,10 @@ function htmlPathFor(file: string, journalPath: string, flags: RunFlags, many: b
 
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
+  const repeat = parseRepeatFlag(flags.repeat);
+  if (repeat > 1 && flags.keepFaults) {
+    throw new FaultlineError('E_INPUT', '--repeat cannot be combined with --keep-faults', { hint: 'kept faults would be in place when the next run starts' });
+  }
   const driverOptions = driverOptionsFrom(flags);
   const files = await expandExperimentPaths(paths, io.cwd);
   const vars = await collectVars(flags, io.cwd);
@@ -82,7 +99,9 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   const loadCodes: number[] = [];
   for (const file of files) {
     try {
-      loadedFiles.push(await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry }));
+      const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
+      if (!flags.dryRun) printWarnings(loaded, io); // a dry run prints them with its plan
+      loadedFiles.push(loaded);
     } catch (error) {
       loadCodes.push(reportError(error, io));
     }
@@ -116,22 +135,32 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
       try {
         const reporter = new TerminalReporter({ stream: io.stdout, colors, interactive: Boolean(io.stdout.isTTY) && io.env.CI !== 'true' });
         if (files.length > 1) writeLine(io.stdout, colors.bold.underline(`\n${loaded.experiment.title} (${file})`));
-        const journal = await runExperiment({
-          loaded,
-          registry,
-          cwd: io.cwd,
-          env: io.env,
-          signal: interrupts.signal,
-          ...(flags.ledgerDir ? { ledgerDir: resolve(io.cwd, flags.ledgerDir) } : {}),
-          keepFaults: Boolean(flags.keepFaults),
-          ignoreLedger: Boolean(flags.force),
-          ...(rollbackStrategy ? { rollbackStrategy } : {}),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(seed !== undefined ? { seed } : {}),
-          driverOptions,
-          onEvent: (event) => reporter.onEvent(event),
-          journalDir: dirname(journalPathFor(file, 'run', flags, files.length > 1, io.cwd)),
-        });
+        // --repeat: full runs one after another (each undoes its faults); a run that could not undo
+        // everything, or was interrupted, ends the series.
+        const runs: Journal[] = [];
+        for (let index = 1; index <= repeat && (index === 1 || !interrupts.signal.aborted); index++) {
+          if (repeat > 1) writeLine(io.stdout, colors.bold(`\nRun ${index} of ${repeat}`));
+          const run = await runExperiment({
+            loaded,
+            registry,
+            cwd: io.cwd,
+            env: io.env,
+            signal: interrupts.signal,
+            ...(flags.ledgerDir ? { ledgerDir: resolve(io.cwd, flags.ledgerDir) } : {}),
+            keepFaults: Boolean(flags.keepFaults),
+            ignoreLedger: Boolean(flags.force),
+            ...(rollbackStrategy ? { rollbackStrategy } : {}),
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+            ...(seed !== undefined ? { seed } : {}),
+            driverOptions,
+            onEvent: (event) => reporter.onEvent(event),
+            journalDir: dirname(journalPathFor(file, 'run', flags, files.length > 1, io.cwd)),
+          });
+          runs.push(run);
+          if (repeat > 1) writeLine(io.stdout, `run ${index} of ${repeat}: ${STATUS_LABEL[run.status]} — ${run.reason}`);
+          if (!REPEATABLE.has(run.status)) break;
+        }
+        const journal = foldRepetitions(runs);
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
         await writeJournal(journalPath, journal);
         journals.push(journal);

@@ -6,6 +6,7 @@ import { loadExperiment } from '../experiment/load.js';
 import { reportError, worstExitCode } from './errors.js';
 import { collectVars, expandExperimentPaths } from './inputs.js';
 import { colorsFor } from './colors.js';
+import { printWarnings } from './warnings.js';
 import { writeLine, type CliIo } from './io.js';
 
 export async function validateCommand(paths: string[], flags: { var?: string[]; varFile?: string[] }, io: CliIo, registry: DriverRegistry): Promise<number> {
@@ -17,6 +18,7 @@ export async function validateCommand(paths: string[], flags: { var?: string[]; 
     try {
       const loaded = await loadExperiment(file, { cwd: io.cwd, env: io.env, vars, registry });
       writeLine(io.stdout, `${c.green('✔')} ${file}: ${loaded.experiment.title}`);
+      printWarnings(loaded, io);
       codes.push(ExitCode.passed);
     } catch (error) {
       codes.push(reportError(error, io));

@@ -1,11 +1,12 @@
 // The run's faults and provisions as the journal sees them: each goes through the fault lifecycle
 // (src/safety/fault-lifecycle.ts), and here becomes a FaultRecord, an activity and a window in the
 // workload's recorder. Undone newest first; provisions after the teardown, faults as soon as they end.
-import type { Driver, ProvisionDefinition, ReachEvidence, ReachReading, ReachReadings } from '../drivers/types.js';
+import type { ActionDefinition, Driver, PreparedAction, ProvisionDefinition, ReachReadings } from '../drivers/types.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { HeldFault } from '../safety/fault-lifecycle.js';
 import { DEFAULT_ACTION_TIMEOUT_MS, driverContext, parseArgs, toJournalError } from './activity.js';
 import type { ActivityRecord, FaultRecord } from './journal.js';
+import { BaselineReadings, declaredEffect, judgeReach, readReach } from './reach-readings.js';
 import { resolveStepReferences } from './references.js';
 import type { RunContext } from './run-context.js';
 import type { ScheduledStep } from './timeline.js';
@@ -14,8 +15,8 @@ export interface LiveFault {
   record: FaultRecord;
   held: HeldFault;
   undoing?: Promise<void>;
-  /** Reads the driver's counters and judges its evidence of reach (actions with readReach only). */
-  reach?: { read: () => Promise<ReachReading>; readings?: ReachReadings; judge: (readings: ReachReadings) => ReachEvidence };
+  /** What the driver's reach judgement needs at undo time, for actions that read counters (reach-readings.ts). */
+  reach?: { entry: ActionDefinition; args: unknown; prepared: PreparedAction; driver: Driver; readings: Pick<ReachReadings, 'baseline' | 'applied'> };
 }
 
 interface HeldProvision {
@@ -27,8 +28,27 @@ interface HeldProvision {
 export class RunFaults {
   readonly live: LiveFault[] = [];
   private readonly provisions: HeldProvision[] = [];
+  private readonly baselines = new BaselineReadings();
 
   constructor(private readonly run: RunContext) {}
+
+  /** When the workload starts: the baseline read of every planned fault whose driver counts what crosses its targets, in the background. */
+  startBaselineReadings(schedule: readonly ScheduledStep[], signal: AbortSignal): void {
+    const { run } = this;
+    const requests = schedule
+      .filter((item) => item.kind === 'fault')
+      .map((item) => {
+        const { driver, entry } = run.options.registry.resolveAction(item.ref);
+        const resolveArgs = () => parseArgs(entry.args, resolveStepReferences(item.step.with ?? {}, run.outputs, item.key), 'with');
+        return { key: item.key, entry, resolveArgs, contextFor: (s: AbortSignal) => driverContext(run.env, driver, s, []) };
+      });
+    this.baselines.start(requests, signal);
+  }
+
+  /** Waits for baseline reads still in flight (each is bounded), so none outlives the method. */
+  settleBaselineReadings(): Promise<void> {
+    return this.baselines.settle();
+  }
 
   /** True while any fault is being applied or is in place (abort checks only run then). */
   anyLive(): boolean {
@@ -106,6 +126,8 @@ export class RunFaults {
       throw error;
     }
     activity.targets = prepared.targets;
+    const baseline = this.baselines.take(item.key, prepared.targets);
+    const applied = await readReach(entry, args, prepared, context, signal);
     const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: startedAt }, prepared);
     const record: FaultRecord = {
       key: item.key,
@@ -118,15 +140,11 @@ export class RunFaults {
       ...(item.endMs !== undefined ? { scheduledEndMs: item.endMs } : {}),
       status: 'applying',
     };
+    const effect = declaredEffect(entry, args);
+    if (effect) record.effect = effect;
     run.journal.faults.push(record);
     const live: LiveFault = { record, held };
-    const effect = entry.effect?.(args);
-    if (effect) record.effect = effect;
-    if (entry.readReach && entry.judgeReach) {
-      // A reading that fails is a reading the driver could not make, not a failed fault.
-      const read = () => entry.readReach!(args, prepared, driverContext(run.env, driver, AbortSignal.timeout(DEFAULT_ACTION_TIMEOUT_MS), [])).catch((error: unknown) => ({ counters: {}, unavailable: errorMessage(error) }));
-      live.reach = { read, judge: (readings) => entry.judgeReach!(args, readings) };
-    }
+    if (applied) live.reach = { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } };
     // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
     this.live.push(live);
     try {
@@ -138,7 +156,6 @@ export class RunFaults {
       record.output = output;
       activity.output = output;
       run.outputs.set(item.id, output);
-      if (live.reach) live.reach.readings = { applied: await live.reach.read() };
       finish();
       run.emit({ type: 'fault', fault: record });
       return live;
@@ -162,6 +179,7 @@ export class RunFaults {
   private async performUndo(live: LiveFault): Promise<void> {
     const { record } = live;
     await this.run.lifecycle.settled(live.held);
+    await this.judgeReach(live);
     if (record.undo === null) return;
     if (this.run.options.keepFaults) {
       record.status = 'kept';
@@ -174,12 +192,21 @@ export class RunFaults {
       record.undoneAt = this.run.clock.date().toISOString();
       record.undoneAtMs = Math.round(this.run.elapsed());
       this.run.workload?.recorder.faultEnded(record.key, this.run.workload.elapsed());
-      if (live.reach?.readings) record.reach = live.reach.judge({ ...live.reach.readings, undone: await live.reach.read() });
     } else {
       record.status = 'undo-failed';
       record.error = toJournalError(error);
     }
     this.run.emit({ type: 'fault', fault: record });
+  }
+
+  /** The last read of the fault's counters, just before its undo, and the driver's judgement of all three. */
+  private async judgeReach(live: LiveFault): Promise<void> {
+    const { reach, record } = live;
+    if (!reach || record.status === 'apply-failed') return;
+    // After an interrupt the read is skipped at once (recorded unavailable): the undo must not wait.
+    const undone = await readReach(reach.entry, reach.args, reach.prepared, (s) => driverContext(this.run.env, reach.driver, s, []), this.run.stopRun.signal);
+    const evidence = judgeReach(reach.entry, reach.args, { ...reach.readings, ...(undone ? { undone } : {}) });
+    if (evidence) record.reach = evidence;
   }
 
   /** Runs one undo as a journaled activity; returns the error when it failed. */

@@ -4,7 +4,7 @@ import { writeFileAtomically } from '../core/atomic-file.js';
 import type { FaultEffect, ReachEvidence, UndoSpec } from '../drivers/types.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { LedgerEntry } from '../safety/ledger.js';
-import type { VerdictRecord } from '../verdicts/types.js';
+import type { VerdictRecord, VerdictResult } from '../verdicts/types.js';
 import type { WorkloadRecord, WorkloadWindow } from '../workload/types.js';
 import type { ToleranceMiss } from './tolerance.js';
 
@@ -128,6 +128,23 @@ export interface Journal {
   /** Webhooks sent (or not) for this run; a failed one is recorded here and never fails the run. */
   notifications?: NotificationRecord[];
   error?: JournalError;
+  /**
+   * `run --repeat N`: every run, in order. The rest of the journal is the last run's, except `verdicts`
+   * (each one's agreement across the runs; `unstable` when they differ), `status`, `reason`,
+   * `startedAt` and `durationMs` (of all runs).
+   */
+  repetitions?: RepetitionSummary[];
+}
+
+export interface RepetitionSummary {
+  index: number;
+  runId: string;
+  seed: number;
+  startedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  reason: string;
+  verdicts: { name: string; result: VerdictResult; summary: string }[];
 }
 
 /** One PromQL range query a metric verdict reads, over one fault's window. */

@@ -69,6 +69,7 @@ export class MethodScheduler {
     try {
       if (spec) {
         run.workload = this.startWorkload(spec);
+        this.faults.startBaselineReadings(schedule, method.signal);
         // The baseline: traffic before any fault; cut short by an interrupt like everything else.
         await run.clock.sleep(spec.before, method.signal).catch(() => undefined);
       }
@@ -92,6 +93,7 @@ export class MethodScheduler {
     } finally {
       run.stopRun.signal.removeEventListener('abort', onStop);
       await this.stopWorkload(method.signal.aborted);
+      await this.faults.settleBaselineReadings();
     }
     return !method.signal.aborted;
   }

@@ -8,6 +8,7 @@ import { FaultlineError, InvalidInputError, type InputProblem } from '../core/er
 import type { DriverRegistry } from '../drivers/registry.js';
 import { experimentSchema, type Experiment } from './schema.js';
 import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';
+import { verdictWarnings } from './verdict-warnings.js';
 import {
   explainIssues,
   formatPath,
@@ -46,6 +47,8 @@ export interface LoadedExperiment {
   source: unknown;
   /** Resolved secret values, so outputs can redact them. */
   secretValues: string[];
+  /** Faults that cannot make their verdict pass (too weak, reach unconfirmable): printed by validate and plan. */
+  warnings?: InputProblem[];
 }
 
 /** Throws InvalidInputError with every problem found, or FaultlineError('E_FILE') when the file cannot be read. */
@@ -114,6 +117,7 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
     experiment: result.data!,
     source,
     secretValues: [...new Set(Object.values(secrets.values).filter((value) => value !== ''))],
+    warnings: toProblems(verdictWarnings(result.data!, options.registry), parsed),
   };
 }
 

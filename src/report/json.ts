@@ -4,7 +4,7 @@
 // the status with its exit code, the verdicts with their evidence, the faults with when each was
 // applied and undone, the traffic windows and each probe's result. Fields are only ever added
 // within one reportVersion.
-import { EXIT_CODE_BY_STATUS, type FaultRecord, type Journal, type JournalError, type RunStatus } from '../engine/journal.js';
+import { EXIT_CODE_BY_STATUS, type FaultRecord, type Journal, type JournalError, type RepetitionSummary, type RunStatus } from '../engine/journal.js';
 import type { VerdictRecord } from '../verdicts/types.js';
 import type { WorkloadRecord, WorkloadWindow } from '../workload/types.js';
 import { reproduceCommand } from './labels.js';
@@ -46,6 +46,8 @@ export interface JsonReport {
   windows: WorkloadWindow[];
   probes: JsonReportProbe[];
   abort?: { condition: string; at: string };
+  /** `run --repeat`: every run's status and verdicts. */
+  repetitions?: RepetitionSummary[];
 }
 
 function pickFault(fault: FaultRecord): JsonReportFault {
@@ -85,6 +87,7 @@ export function jsonReport(journal: Journal): JsonReport {
     windows: journal.windows,
     probes: probeOutcomes(journal).map(pickProbe),
     abort: journal.abort ? { condition: journal.abort.condition, at: journal.abort.at } : undefined,
+    ...(journal.repetitions ? { repetitions: journal.repetitions } : {}),
   };
 }
 

@@ -62,12 +62,17 @@ function evidenceText(verdict: VerdictRecord): string {
   if (evidence.windows.length) lines.push(`windows: ${evidence.windows.join(', ')}`);
   const figures = Object.entries(evidence.figures);
   if (figures.length) lines.push(`figures: ${figures.map(([name, value]) => `${name}=${value ?? 'n/a'}`).join(', ')}`);
+  for (const r of evidence.reach ?? []) lines.push(`reach of ${r.fault} (${r.source}): ${r.reached === null ? 'cannot tell' : r.reached ? 'reached' : 'not reached'}: ${r.summary}`);
+  for (const s of evidence.strength ?? []) lines.push(`strength of ${s.fault}: ${s.strong === null ? 'not checked' : s.strong ? 'strong enough' : 'too weak'}: ${s.summary}`);
+  if (evidence.repetitions) lines.push(`repetitions: ${evidence.repetitions.join(', ')}`);
+  if (evidence.hint) lines.push(`hint: ${evidence.hint}`);
   return lines.join('\n').trim();
 }
 
 function verdictCase(verdict: VerdictRecord): TestCase {
   const text = evidenceText(verdict);
   const base = { classname: 'faultline.verdicts', name: verdictLabel(verdict) };
+  if (verdict.result === 'unstable') return { ...base, outcome: { kind: 'failure', type: 'verdict-unstable', message: `unstable: ${verdict.evidence.summary}`, body: text } };
   if (verdict.result === 'fail') return { ...base, outcome: { kind: 'failure', type: 'verdict-failed', message: verdict.evidence.summary, body: text } };
   if (verdict.result === 'not-exercised') return { ...base, outcome: { kind: 'skipped', message: `not exercised: ${verdict.evidence.summary}` }, systemOut: text };
   return { ...base, systemOut: text };

@@ -3,6 +3,7 @@
 import { formatDuration } from '../core/duration.js';
 import type { FaultRecord, Journal, RunStatus } from '../engine/journal.js';
 import { formatRatio } from '../core/ratio.js';
+import { agreement } from '../verdicts/repetitions.js';
 import type { VerdictRecord, VerdictResult } from '../verdicts/types.js';
 import type { WorkloadWindow } from '../workload/types.js';
 
@@ -19,7 +20,16 @@ export const VERDICT_RESULT_LABEL: Record<VerdictResult, string> = {
   pass: 'PASS',
   fail: 'FAIL',
   'not-exercised': 'NOT EXERCISED',
+  unstable: 'UNSTABLE',
 };
+
+/** `PASS`, or after `run --repeat`: `PASS 3/3`, `UNSTABLE (pass 2/3, fail 1/3)`. */
+export function verdictResultText(verdict: Pick<VerdictRecord, 'result' | 'evidence'>): string {
+  const runs = verdict.evidence.repetitions;
+  if (!runs) return VERDICT_RESULT_LABEL[verdict.result];
+  if (verdict.result === 'unstable') return `${VERDICT_RESULT_LABEL.unstable} (${agreement(runs)})`;
+  return `${VERDICT_RESULT_LABEL[verdict.result]} ${runs.filter((r) => r === verdict.result).length}/${runs.length}`;
+}
 
 /** `timeouts: checkout stays fast`, or the bare name when the experiment gives no title. */
 export function verdictLabel(verdict: Pick<VerdictRecord, 'name' | 'title'>): string {

@@ -5,7 +5,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import type { Journal, RunStatus } from '../engine/journal.js';
 import type { VerdictResult } from '../verdicts/types.js';
-import { faultStatus, offset, reproduceCommand, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';
+import { faultStatus, offset, reproduceCommand, STATUS_LABEL, verdictLabel, verdictResultText, WINDOW_COLUMNS, windowRow } from './labels.js';
 import { missReason, probeOutcomes } from './probes.js';
 
 export interface MarkdownOptions {
@@ -22,7 +22,7 @@ const STATUS_ICON: Record<RunStatus, string> = {
   interrupted: '⏹️',
 };
 
-const RESULT_ICON: Record<VerdictResult, string> = { pass: '✅', fail: '❌', 'not-exercised': '⚪' };
+const RESULT_ICON: Record<VerdictResult, string> = { pass: '✅', fail: '❌', 'not-exercised': '⚪', unstable: '🔀' };
 
 /** Rows beyond this are summarised: a GitHub comment holds 65,536 characters. */
 const MAX_ROWS = 30;
@@ -74,7 +74,7 @@ function renderRun(journal: Journal, options: MarkdownOptions, level: string): s
       '',
       ...table(
         ['verdict', 'result', 'evidence'],
-        journal.verdicts.map((v) => [inline(verdictLabel(v)), `${RESULT_ICON[v.result]} ${VERDICT_RESULT_LABEL[v.result]}`, inline(v.evidence.summary)]),
+        journal.verdicts.map((v) => [inline(verdictLabel(v)), `${RESULT_ICON[v.result]} ${verdictResultText(v)}`, inline(v.evidence.summary)]),
       ),
     );
   }

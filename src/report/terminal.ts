@@ -7,7 +7,7 @@ import { formatDuration } from '../core/duration.js';
 import type { ActivityRecord, Journal, RunStatus } from '../engine/journal.js';
 import type { RunEvent } from '../engine/run.js';
 import type { VerdictResult } from '../verdicts/types.js';
-import { faultStatus, offset, STATUS_LABEL, VERDICT_RESULT_LABEL, verdictLabel, WINDOW_COLUMNS, windowRow } from './labels.js';
+import { faultStatus, offset, STATUS_LABEL, verdictLabel, verdictResultText, WINDOW_COLUMNS, windowRow } from './labels.js';
 import { latencySparkline } from './sparkline.js';
 import { LiveStatus } from './terminal-live.js';
 
@@ -158,7 +158,7 @@ export class TerminalReporter {
   }
 }
 
-const RESULT_COLOR: Record<VerdictResult, 'green' | 'red' | 'yellow'> = { pass: 'green', fail: 'red', 'not-exercised': 'yellow' };
+const RESULT_COLOR: Record<VerdictResult, 'green' | 'red' | 'yellow'> = { pass: 'green', fail: 'red', 'not-exercised': 'yellow', unstable: 'red' };
 
 /**
  * The summary of a run, from its journal alone: the verdicts first, then the faults with when they
@@ -171,10 +171,12 @@ export function renderSummary(journal: Journal, colors: ChalkInstance, journalPa
     tables.push(
       renderTable(
         ['verdict', 'result', 'evidence'],
-        journal.verdicts.map((v) => [verdictLabel(v), { text: VERDICT_RESULT_LABEL[v.result], style: c.bold[RESULT_COLOR[v.result]] }, v.evidence.summary]),
+        journal.verdicts.map((v) => [verdictLabel(v), { text: verdictResultText(v), style: c.bold[RESULT_COLOR[v.result]] }, v.evidence.summary]),
         { fullLastColumn: true },
       ),
     );
+    // What would let a verdict that proved nothing decide next time.
+    for (const v of journal.verdicts) if (v.result !== 'pass' && v.evidence.hint) tables[0] += `\n  ${c.dim(`hint (${v.name}):`)} ${v.evidence.hint}`;
   }
   if (journal.faults.length > 0) {
     tables.push(
