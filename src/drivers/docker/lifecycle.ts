@@ -9,6 +9,7 @@ import { signalSchema } from '../process/index.js';
 import type { ActionDefinition, DriverContext, PreparedAction, UndoDefinition } from '../types.js';
 import { dockerClient, dockerError, engineCall, isNotFound, statusOf, undoConnectionSchema } from './connection.js';
 import { mainProcessOf, signalMainProcess } from './crash.js';
+import { BLACK_HOLE, REFUSED, judgeContainerReach, killEffect, readContainerBytes } from './reach.js';
 import { EventFeed, eventTimeMs, type DockerEvent } from './events.js';
 import {
   containerRefSchema,
@@ -153,6 +154,9 @@ export const kill: ActionDefinition<KillArgs> = {
     }
     return prepared;
   },
+  effect: (args) => killEffect(args.signal),
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal),
+  judgeReach: (args, readings) => judgeContainerReach('kill', !!killEffect(args.signal).outage, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), signal: args.signal, method: args.method, killedAt: null, killedAtMs: null, died: false };
@@ -212,6 +216,9 @@ export const stop: ActionDefinition<StopArgs> = {
   args: stopArgs,
   reversible: true,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'stop', containersUndo('start')),
+  effect: () => REFUSED,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal),
+  judgeReach: (_args, readings) => judgeContainerReach('stop', true, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), stoppedAt: null };
@@ -286,6 +293,9 @@ export const pause: ActionDefinition<PauseArgs> = {
   args: pauseArgs,
   reversible: true,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'pause', containersUndo('unpause')),
+  effect: () => BLACK_HOLE,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal),
+  judgeReach: (_args, readings) => judgeContainerReach('pause', true, readings),
   async apply(_args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), pausedAt: null };
@@ -340,6 +350,9 @@ export const restart: ActionDefinition<RestartArgs> = {
   args: restartArgs,
   reversible: false,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'restart', null),
+  effect: () => REFUSED,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal),
+  judgeReach: (_args, readings) => judgeContainerReach('restart', true, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), restartedAt: null };

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
 import type { ActionDefinition, Driver, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
+import { judgeProcessReach, processKillEffect, readProcessSockets, STOPPED_EFFECT } from './reach.js';
 
 /** A process as it was when prepared: pid plus start time is an identity a recycled pid cannot fake. */
 export interface ProcessIdentity {
@@ -306,6 +307,9 @@ const kill: ActionDefinition<KillArgs> = {
   args: killArgs,
   reversible: false,
   prepare: prepareWithoutUndo,
+  effect: (args) => processKillEffect(args.signal),
+  readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
+  judgeReach: (args, readings) => judgeProcessReach(args.signal === 'SIGKILL' ? 'kill' : args.signal, readings),
   async apply(args, prepared, ctx) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, args.signal);
@@ -328,6 +332,9 @@ const stop: ActionDefinition<TargetOnlyArgs> = {
       state: identity,
     };
   },
+  effect: () => STOPPED_EFFECT,
+  readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
+  judgeReach: (_args, readings) => judgeProcessReach('stop', readings),
   async apply(_args, prepared, ctx) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, 'SIGSTOP');
