@@ -12,6 +12,7 @@ import {
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
+  DiscoveryV1Api,
   PolicyV1Api,
   ServerConfiguration,
   createConfiguration,
@@ -131,6 +132,8 @@ export interface Cluster {
   apps: AppsV1Api;
   policy: PolicyV1Api;
   networking: NetworkingV1Api;
+  /** EndpointSlices: which pods a Service sends traffic to (the evidence of reach). */
+  discovery: DiscoveryV1Api;
   coreApi: CoreApi;
   /** The connection an undo stores to come back to this cluster. */
   connection: ConnectionArgs;
@@ -181,6 +184,7 @@ function clusterFor(config: KubeConfig, source: KubeconfigSource, context: strin
     apps: makeClient(config, server, signal, AppsV1Api),
     policy: makeClient(config, server, signal, PolicyV1Api),
     networking: makeClient(config, server, signal, NetworkingV1Api),
+    discovery: makeClient(config, server, signal, DiscoveryV1Api),
     coreApi: makeClient(config, server, signal, CoreApi),
     connection: { kubeconfig: source, context, server },
   };

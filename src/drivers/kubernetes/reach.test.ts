@@ -1,0 +1,40 @@
+// Evidence of reach from EndpointSlices: which target pods a Service routed to at apply time.
+import { describe, expect, it } from 'vitest';
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import type { ActionDefinition } from '../types.js';
+import { kubernetesDriver } from './index.js';
+import { judgePodReach, readyEndpoints } from './reach.js';
+
+const slice = (service: string, endpoints: [string, boolean][]): V1EndpointSlice => ({
+  addressType: 'IPv4',
+  metadata: { namespace: 'shop', labels: { 'kubernetes.io/service-name': service } },
+  endpoints: endpoints.map(([name, ready]) => ({ addresses: ['10.0.0.1'], conditions: { ready }, targetRef: { kind: 'Pod', name, namespace: 'shop' } })),
+});
+
+describe('readyEndpoints', () => {
+  it('names the Services each target pod is a ready endpoint of, and skips not-ready endpoints and other pods', () => {
+    const slices = [slice('web', [['web-1', true], ['web-2', false], ['other', true]]), slice('web-internal', [['web-1', true]])];
+    expect(readyEndpoints(slices, [{ namespace: 'shop', name: 'web-1' }, { namespace: 'shop', name: 'web-2' }])).toEqual({ 'endpoint:shop/web:web-1': 1, 'endpoint:shop/web-internal:web-1': 1 });
+  });
+});
+
+describe('judgePodReach', () => {
+  it('a pod a Service routed to was reached; one no Service routes to cannot be told', () => {
+    expect(judgePodReach('kill', { applied: { counters: { pods: 2, 'endpoint:shop/web:web-1': 1 } } })).toEqual({
+      source: 'driver',
+      reached: true,
+      summary: '1 of 2 pod(s) (web-1) were ready endpoints of Service shop/web at the kill',
+    });
+    expect(judgePodReach('kill', { applied: { counters: { pods: 1 } } }).reached).toBeNull();
+    expect(judgePodReach('kill', { applied: { counters: {}, unavailable: 'cannot read the EndpointSlices: 403' } })).toMatchObject({ reached: null, summary: 'cannot read the EndpointSlices: 403' });
+  });
+
+  it('effects: a killed or drained pod refuses, a partitioned one is a black hole, scale to 0 refuses', () => {
+    const action = (name: keyof typeof kubernetesDriver.actions) => kubernetesDriver.actions[name] as ActionDefinition;
+    expect(action('pod-kill').effect!({})).toEqual({ outage: 'refused' });
+    expect(action('partition').effect!({})).toEqual({ delayMs: Infinity, outage: 'black-hole' });
+    expect(action('drain').effect!({})).toEqual({ outage: 'refused' });
+    expect(action('scale').effect!({ replicas: 0 })).toEqual({ outage: 'refused' });
+    expect(action('scale').effect!({ replicas: 2 })).toEqual({});
+  });
+});
