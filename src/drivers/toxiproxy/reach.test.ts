@@ -67,6 +67,13 @@ describe('judgeProxyReach', () => {
     expect(judgeProxyReach(down, { baseline: reading(10, 0), applied: reading(10, 500), undone: reading(10, 900) }).reached).toBe(false);
   });
 
+  it('no bytes counted but connections open through the proxy: cannot tell (Toxiproxy counts bytes when a connection closes)', () => {
+    const open = (n: number) => ({ counters: { 'received:a:upstream': 500, 'open:a': n } });
+    const evidence = judgeProxyReach(latency, { baseline: open(0), applied: open(2), undone: open(2) });
+    expect(evidence).toMatchObject({ reached: null, summary: expect.stringMatching(/^no connection through proxy a ended while the latency toxic was live, but up to 2 stayed open/) });
+    expect(judgeProxyReach(latency, { baseline: open(0), applied: open(0), undone: open(0) }).reached).toBe(false);
+  });
+
   it('an outage without a baseline reading cannot tell (no workload)', () => {
     expect(judgeProxyReach(down, { applied: reading(10), undone: reading(10) }).reached).toBeNull();
   });
@@ -193,6 +200,34 @@ describe('reach on a real toxiproxy-server', () => {
     const undone = await down.readReach!(downArgs, prepared, driverCtx);
     await runUndo(prepared.undo!, driverCtx);
     expect(down.judgeReach!(downArgs, { baseline, applied, undone })).toMatchObject({ reached: true, summary: expect.stringMatching(/between the baseline's start and the proxy going down, 0B while it was live/) });
+  }, 30_000);
+
+  it('a keep-alive caller whose connection stays open: its bytes are not counted yet, so the judge cannot tell rather than say not reached', async (ctx) => {
+    const { Agent, get } = await import('node:http');
+    const backend = await startHttpServer((_req, res) => res.end('y'.repeat(1000)));
+    cleanups.push(() => backend.close());
+    const port = await freePort();
+    const target = targetSettings.parse({ managed: true, server: serverBinary(ctx), proxies: [{ name: 'pooled', listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${backend.port}` }] });
+    const driverCtx = testDriverContext({ runId: `test-reach-${randomBytes(3).toString('hex')}`, target });
+    const provisioned = (await toxiproxyDriver.provision.prepare(driverCtx))!;
+    cleanups.push(() => runUndo(provisioned.undo!, driverCtx));
+    await toxiproxyDriver.provision.apply(provisioned, driverCtx);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(async () => agent.destroy());
+    const request = () => new Promise<void>((resolve, reject) => get({ host: '127.0.0.1', port, agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    await request();
+    const action = toxiproxyDriver.actions.latency as ActionDefinition;
+    const args = action.args.parse({ proxy: 'pooled', latency: '20ms' });
+    const prepared = await action.prepare(args, driverCtx);
+    const applied = await action.readReach!(args, prepared, driverCtx);
+    await action.apply(args, prepared, driverCtx);
+    for (let i = 0; i < 3; i++) await request();
+    const undone = await action.readReach!(args, prepared, driverCtx);
+    await runUndo(prepared.undo!, driverCtx);
+    expect(undone.counters['open:pooled']).toBe(1);
+    const evidence = action.judgeReach!(args, { applied, undone });
+    await ctx.annotate(evidence.summary);
+    expect(evidence).toMatchObject({ reached: null, summary: expect.stringMatching(/stayed open \(Toxiproxy counts a connection's bytes when it closes\)/) });
   }, 30_000);
 
   it('a server started without -proxy-metrics: the reading is unavailable and says how to fix it', async (ctx) => {

@@ -2,12 +2,18 @@
 // (`toxiproxy-server -proxy-metrics` serves them in Prometheus text at GET /metrics), read at the
 // workload's baseline, at apply and at undo, and what each fault does to a request that meets it.
 //
-// Toxiproxy counts `received` bytes when it reads them from either side, before its toxics act (a
-// black-holed or reset request is still counted on the way in), so bytes received between apply and
-// undo mean requests met the toxic. A proxy taken down carries nothing while it is down: for an outage
-// the evidence is that it carried traffic right before it went (between the baseline's start and apply).
+// Toxiproxy adds a connection's bytes to its counters when the connection ends (each direction is one
+// io.Copy, counted once it returns), and counts `received` bytes on the way in, before its toxics act (a
+// black-holed or reset request still counts). So bytes received between apply and undo mean connections
+// that met the toxic ended in that time. Pooled connections that stay open through the window count
+// later: when the proxy listens on this machine, the reading also counts the connections open through
+// it (/proc/net/tcp), and a window with open connections but no counted bytes is "cannot tell", never
+// "not reached". A proxy taken down carries nothing while it is down (and closes its connections, which
+// then count): for an outage the evidence is also that it carried traffic right before it went.
 import { errorMessage } from '../../core/errors.js';
+import { readFile } from 'node:fs/promises';
 import { formatBytes } from '../docker/size.js';
+import { parseTcpTable } from '../process/reach.js';
 import type { FaultEffect, ReachEvidence, ReachReading, ReachReadings } from '../types.js';
 
 const READ_TIMEOUT_MS = 2_000;
@@ -58,10 +64,45 @@ export async function readProxyBytes(url: string, proxies: string[], signal: Abo
     if (response.status === 404) return { counters: {}, unavailable: NO_METRICS };
     if (!response.ok) return { counters: {}, unavailable: `${url}/metrics answered ${response.status}` };
     if (!page.includes('# TYPE') && !page.includes(METRIC_PREFIX)) return { counters: {}, unavailable: NO_METRICS };
-    return { counters: proxyByteCounters(page, proxies) };
+    return { counters: { ...proxyByteCounters(page, proxies), ...(await openConnections(url, proxies, signal)) } };
   } catch (error) {
     return { counters: {}, unavailable: `cannot read ${url}/metrics: ${errorMessage(error)}` };
   }
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Counters `open:<proxy>`: established connections into each proxy's listening port, when the server
+ * runs on this machine (its URL is loopback); none otherwise. Best effort: a failure leaves them out.
+ */
+async function openConnections(url: string, proxies: string[], signal: AbortSignal): Promise<Record<string, number>> {
+  if (!LOCAL_HOSTS.has(new URL(url).hostname)) return {};
+  try {
+    const response = await fetch(`${url}/proxies`, { signal: AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]) });
+    const all = (await response.json()) as Record<string, { listen?: string }>;
+    const rows = (await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((file) => readFile(file, 'utf8').catch(() => '')))).flatMap(parseTcpTable);
+    const counters: Record<string, number> = {};
+    for (const proxy of proxies) {
+      const port = Number(all[proxy]?.listen?.split(':').pop());
+      if (!port) continue;
+      counters[`open:${proxy}`] = rows.filter((row) => row.state === '01' && row.localPort === port).length;
+    }
+    return counters;
+  } catch {
+    return {};
+  }
+}
+
+/** Most connections open through the proxies at any of the readings; undefined when none could be counted. */
+function openAtReadings(readings: (ReachReading | undefined)[], proxies: string[]): number | undefined {
+  let most: number | undefined;
+  for (const reading of readings) {
+    if (!reading) continue;
+    const counts = proxies.map((proxy) => reading.counters[`open:${proxy}`]).filter((n): n is number => n !== undefined);
+    if (counts.length) most = Math.max(most ?? 0, counts.reduce((a, b) => a + b, 0));
+  }
+  return most;
 }
 
 /** Bytes received by the proxies (either direction) from one reading to the next. */
@@ -127,6 +168,14 @@ export function judgeProxyReach(fault: ToxiproxyFault, readings: ReachReadings):
     };
   }
   if (during === undefined) return { source: 'driver', reached: null, summary: `no reading when the ${what} was undone, so whether traffic met it is unknown` };
+  const open = openAtReadings(outage ? [readings.baseline, readings.applied, readings.undone] : [readings.applied, readings.undone], proxies);
+  if (open) {
+    return {
+      source: 'driver',
+      reached: null,
+      summary: `no connection through ${where} ended ${outage ? "from the baseline's start until the undo" : `while the ${what} was live`}, but up to ${open} stayed open (Toxiproxy counts a connection's bytes when it closes), so whether requests met it is unknown`,
+    };
+  }
   const path = `the workload's requests do not go through ${proxies.length === 1 ? 'it' : 'them'}`;
   return { source: 'driver', reached: false, summary: outage ? `no bytes crossed ${where} from the baseline's start until the ${what} was undone: ${path}` : `no bytes crossed ${where} while the ${what} was live: ${path}` };
 }
