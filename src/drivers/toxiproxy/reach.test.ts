@@ -74,6 +74,11 @@ describe('judgeProxyReach', () => {
     expect(judgeProxyReach(latency, { baseline: open(0), applied: open(0), undone: open(0) }).reached).toBe(false);
   });
 
+  it('a failed baseline reading is left out: bytes while the toxic was live still show reach', () => {
+    const evidence = judgeProxyReach(latency, { baseline: { counters: {}, unavailable: 'timed out' }, applied: reading(0), undone: reading(2048) });
+    expect(evidence).toMatchObject({ reached: true, summary: '2KiB crossed proxy a while the latency toxic was live' });
+  });
+
   it('an outage without a baseline reading cannot tell (no workload)', () => {
     expect(judgeProxyReach(down, { applied: reading(10), undone: reading(10) }).reached).toBeNull();
   });

@@ -12,6 +12,7 @@
 // then count): for an outage the evidence is also that it carried traffic right before it went.
 import { errorMessage } from '../../core/errors.js';
 import { readFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { formatBytes } from '../docker/size.js';
 import { parseTcpTable } from '../process/reach.js';
 import type { FaultEffect, ReachEvidence, ReachReading, ReachReadings } from '../types.js';
@@ -54,16 +55,32 @@ export function proxyByteCounters(page: string, proxies: string[]): Record<strin
   return counters;
 }
 
+/**
+ * One GET with node:http: `fetch` loads undici on its first call, which alone can take longer than the
+ * engine's deadline for a reading on a busy machine.
+ */
+function getText(url: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
 /** Reads the proxies' byte counters from the server; never throws: a failure is an `unavailable` reading. */
 export async function readProxyBytes(url: string, proxies: string[], signal: AbortSignal): Promise<ReachReading> {
   if (!url) return { counters: {}, unavailable: 'the managed Toxiproxy server was not running' };
   try {
     // Both at once: the engine gives a reading a short deadline.
-    const [response, open] = await Promise.all([fetch(`${url}/metrics`, { signal: AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]) }), openConnections(url, proxies, signal)]);
-    const page = await response.text();
+    const [{ status, body: page }, open] = await Promise.all([getText(`${url}/metrics`, signal), openConnections(url, proxies, signal)]);
     // Without -proxy-metrics the server answers 404; with it, the page has at least the handler's own counters.
-    if (response.status === 404) return { counters: {}, unavailable: NO_METRICS };
-    if (!response.ok) return { counters: {}, unavailable: `${url}/metrics answered ${response.status}` };
+    if (status === 404) return { counters: {}, unavailable: NO_METRICS };
+    if (status !== 200) return { counters: {}, unavailable: `${url}/metrics answered ${status}` };
     if (!page.includes('# TYPE') && !page.includes(METRIC_PREFIX)) return { counters: {}, unavailable: NO_METRICS };
     return { counters: { ...proxyByteCounters(page, proxies), ...open } };
   } catch (error) {
@@ -80,8 +97,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 async function openConnections(url: string, proxies: string[], signal: AbortSignal): Promise<Record<string, number>> {
   if (!LOCAL_HOSTS.has(new URL(url).hostname)) return {};
   try {
-    const response = await fetch(`${url}/proxies`, { signal: AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]) });
-    const all = (await response.json()) as Record<string, { listen?: string }>;
+    const all = JSON.parse((await getText(`${url}/proxies`, signal)).body) as Record<string, { listen?: string }>;
     const rows = (await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((file) => readFile(file, 'utf8').catch(() => '')))).flatMap(parseTcpTable);
     const counters: Record<string, number> = {};
     for (const proxy of proxies) {
@@ -141,10 +157,12 @@ export interface ToxiproxyFault {
 export function judgeProxyReach(fault: ToxiproxyFault, readings: ReachReadings): ReachEvidence {
   const { what, proxies, toxicity, outage } = fault;
   const where = proxyList(proxies);
-  const unavailable = [readings.applied, readings.undone, readings.baseline].find((r) => r?.unavailable)?.unavailable;
-  if (unavailable) return { source: 'driver', reached: null, summary: `no byte counters for ${where}: ${unavailable}` };
-  const during = readings.undone ? receivedBetween(readings.applied, readings.undone, proxies) : undefined;
-  const before = readings.baseline ? receivedBetween(readings.baseline, readings.applied, proxies) : undefined;
+  // A reading that failed counts as not taken; with the one at apply missing there is nothing to compare.
+  if (readings.applied.unavailable) return { source: 'driver', reached: null, summary: `no byte counters for ${where}: ${readings.applied.unavailable}` };
+  const usable = (reading?: ReachReading) => (reading && !reading.unavailable ? reading : undefined);
+  const [baseline, undone] = [usable(readings.baseline), usable(readings.undone)];
+  const during = undone ? receivedBetween(readings.applied, undone, proxies) : undefined;
+  const before = baseline ? receivedBetween(baseline, readings.applied, proxies) : undefined;
   const duringText = during === undefined ? '' : `${formatBytes(during)} crossed ${where} while the ${what} was live`;
   const beforeText = before === undefined ? '' : `${formatBytes(before)} crossed ${where} between the baseline's start and the ${what}`;
   if (toxicity < 1) {
@@ -165,11 +183,13 @@ export function judgeProxyReach(fault: ToxiproxyFault, readings: ReachReadings):
     return {
       source: 'driver',
       reached: null,
-      summary: `no reading at the workload's baseline, so whether traffic crossed ${where} before the ${what} is unknown${duringText ? ` (${duringText})` : ''}`,
+      summary: `no reading at the workload's baseline${readings.baseline?.unavailable ? ` (${readings.baseline.unavailable})` : ''}, so whether traffic crossed ${where} before the ${what} is unknown${duringText ? ` (${duringText})` : ''}`,
     };
   }
-  if (during === undefined) return { source: 'driver', reached: null, summary: `no reading when the ${what} was undone, so whether traffic met it is unknown` };
-  const open = openAtReadings(outage ? [readings.baseline, readings.applied, readings.undone] : [readings.applied, readings.undone], proxies);
+  if (during === undefined) {
+    return { source: 'driver', reached: null, summary: `no reading when the ${what} was undone${readings.undone?.unavailable ? ` (${readings.undone.unavailable})` : ''}, so whether traffic met it is unknown` };
+  }
+  const open = openAtReadings(outage ? [baseline, readings.applied, undone] : [readings.applied, undone], proxies);
   if (open) {
     return {
       source: 'driver',
