@@ -1,6 +1,8 @@
 // Evidence of reach from a container's network counters: summing interfaces, and the judge on its own
-// (the live Engine API reading is exercised by the docker e2e tests' runs).
+// then a real engine: a container a client calls against a bystander.
 import { describe, expect, it } from 'vitest';
+import { dockerContext, HTTPD_COMMAND, uniqueName, useDockerFixture } from '../../../test/support/docker.js';
+import { execIn } from './exec.js';
 import { dockerDriver } from './index.js';
 import { judgeContainerReach, networkBytes } from './reach.js';
 import type { ActionDefinition } from '../types.js';
@@ -54,4 +56,29 @@ describe('effects', () => {
     expect(dockerDriver.actions.limit.effect).toBeUndefined();
     expect(dockerDriver.actions['fill-disk'].effect).toBeUndefined();
   });
+});
+
+describe('reach on a real engine', () => {
+  const fixture = useDockerFixture();
+
+  it('the container a client calls moved bytes before the kill; a bystander on the same network moved only chatter', async () => {
+    const networkName = uniqueName('reach-net');
+    await fixture.containers.network(networkName);
+    const [serverName, bystanderName, clientName] = [uniqueName('reach-server'), uniqueName('reach-bystander'), uniqueName('reach-client')];
+    for (const name of [serverName, bystanderName]) {
+      await fixture.containers.run({ name, Image: fixture.docker.busyboxImage, Cmd: HTTPD_COMMAND, HostConfig: { NetworkMode: networkName } });
+    }
+    const client = await fixture.containers.run({ name: clientName, Image: fixture.docker.busyboxImage, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: networkName }, StopSignal: 'SIGKILL' });
+    const ctx = dockerContext(fixture.docker.dockerHost);
+    const kill = dockerDriver.actions.kill as ActionDefinition;
+    const judged: Record<string, ReturnType<NonNullable<ActionDefinition['judgeReach']>>> = {};
+    const prepared = await Promise.all([serverName, bystanderName].map((name) => kill.prepare(kill.args.parse({ container: name }), ctx)));
+    const baselines = await Promise.all(prepared.map((p) => kill.readReach!({}, p, ctx)));
+    const calls = await execIn(fixture.docker.client, fixture.docker.dockerHost, { id: client.id, name: clientName }, ['sh', '-c', `for i in $(seq 1 20); do wget -q -O /dev/null http://${serverName}:8080/ || exit 1; done`], { timeoutMs: 20_000 });
+    expect(calls.exitCode).toBe(0);
+    const applied = await Promise.all(prepared.map((p) => kill.readReach!({}, p, ctx)));
+    for (const [i, name] of [serverName, bystanderName].entries()) judged[name] = kill.judgeReach!(kill.args.parse({ container: name }), { baseline: baselines[i]!, applied: applied[i]! });
+    expect(judged[serverName]).toMatchObject({ reached: true, summary: expect.stringMatching(new RegExp(`^container ${serverName} moved .*KiB on the network between the baseline's start and the kill`)) });
+    expect(judged[bystanderName]).toMatchObject({ reached: false });
+  }, 60_000);
 });
