@@ -79,6 +79,12 @@ describe('judgeProxyReach', () => {
     expect(evidence).toMatchObject({ reached: true, summary: '2KiB crossed proxy a while the latency toxic was live' });
   });
 
+  it('an outage whose reading at apply failed is judged from the baseline to the undo; a toxic is not', () => {
+    const failed = { counters: {}, unavailable: 'timed out' };
+    expect(judgeProxyReach(down, { baseline: reading(0), applied: failed, undone: reading(4096) })).toMatchObject({ reached: true, summary: "4KiB crossed proxy a between the baseline's start and the undo of the proxy going down (no reading at apply)" });
+    expect(judgeProxyReach(latency, { baseline: reading(0), applied: failed, undone: reading(4096) }).reached).toBeNull();
+  });
+
   it('an outage without a baseline reading cannot tell (no workload)', () => {
     expect(judgeProxyReach(down, { applied: reading(10), undone: reading(10) }).reached).toBeNull();
   });

@@ -157,10 +157,16 @@ export interface ToxiproxyFault {
 export function judgeProxyReach(fault: ToxiproxyFault, readings: ReachReadings): ReachEvidence {
   const { what, proxies, toxicity, outage } = fault;
   const where = proxyList(proxies);
-  // A reading that failed counts as not taken; with the one at apply missing there is nothing to compare.
-  if (readings.applied.unavailable) return { source: 'driver', reached: null, summary: `no byte counters for ${where}: ${readings.applied.unavailable}` };
+  // A reading that failed counts as not taken.
   const usable = (reading?: ReachReading) => (reading && !reading.unavailable ? reading : undefined);
   const [baseline, undone] = [usable(readings.baseline), usable(readings.undone)];
+  if (readings.applied.unavailable) {
+    // Without the reading at apply, an outage can still be judged from the baseline to the undo: a proxy
+    // that is down carries nothing, so bytes in that span crossed it before it went (or met the black hole).
+    const span = outage && toxicity >= 1 && baseline && undone ? receivedBetween(baseline, undone, proxies) : 0;
+    if (span > 0) return { source: 'driver', reached: true, summary: `${formatBytes(span)} crossed ${where} between the baseline's start and the undo of the ${what} (no reading at apply)` };
+    return { source: 'driver', reached: null, summary: `no byte counters for ${where}: ${readings.applied.unavailable}` };
+  }
   const during = undone ? receivedBetween(readings.applied, undone, proxies) : undefined;
   const before = baseline ? receivedBetween(baseline, readings.applied, proxies) : undefined;
   const duringText = during === undefined ? '' : `${formatBytes(during)} crossed ${where} while the ${what} was live`;
