@@ -43,7 +43,10 @@ export function proxyByteCounters(page: string, proxies: string[]): Record<strin
   for (const proxy of proxies) {
     for (const kind of ['received', 'sent'] as const) for (const direction of ['upstream', 'downstream'] as const) counters[counterKey(kind, proxy, direction)] = 0;
   }
+  // The page keeps a series for every proxy the server ever had: skip the others before any regex.
+  const wanted = proxies.map((proxy) => `proxy="${proxy.replace(/["\\]/g, '\\$&')}"`);
   for (const line of page.split('\n')) {
+    if (!line.startsWith(METRIC_PREFIX) || !wanted.some((label) => line.includes(label))) continue;
     const match = /^toxiproxy_proxy_(received|sent)_bytes_total\{([^}]*)\}\s+(\S+)/.exec(line);
     if (!match) continue;
     const labels = parseLabels(match[2]!);
