@@ -10,6 +10,7 @@ import { downToxiproxy, toxiproxyUrl, toxiproxyVersion, upToxiproxy, TOXIPROXY_V
 import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
+import { ensureHaproxy } from './haproxy.js';
 import { ensureNginx } from './nginx.js';
 import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
 import { ensurePrometheus } from './prometheus.js';
@@ -130,6 +131,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       } catch (error) {
         if (!(error instanceof NotBuiltError)) throw error;
         log(`prometheus left out: ${error.message}`);
+      }
+      // The acceptance suite puts HAProxy behind Toxiproxy too; without it those cases skip locally.
+      try {
+        settings.HAPROXY_BINARY = await ensureHaproxy(context);
+      } catch (error) {
+        if (!(error instanceof NotBuiltError)) throw error;
+        log(`haproxy left out: ${error.message}`);
       }
     }
     if (components.includes('docker')) {

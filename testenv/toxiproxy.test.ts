@@ -2,7 +2,8 @@
 // an upstream on loopback and come back.
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { requireToxiproxy } from '../test/support/testenv.js';
+import { isCI, requireToxiproxy } from '../test/support/testenv.js';
+import { toxiproxyServesMetrics } from './toxiproxy.js';
 
 let echo: Server | undefined;
 const proxyName = `faultline-testenv-${process.pid}`;
@@ -38,4 +39,12 @@ it('forwards TCP traffic through a proxy to its upstream', async (ctx) => {
     socket.once('error', reject);
   });
   expect(reply).toBe('ping through toxiproxy');
+});
+
+it('serves per-proxy byte counters at /metrics (-proxy-metrics), the evidence that a fault met the traffic', async (ctx) => {
+  const toxiproxy = await requireToxiproxy(ctx);
+  const serves = await toxiproxyServesMetrics(toxiproxy.url);
+  // A developer's server started before the flag is restarted by `up` only when idle; CI starts it fresh.
+  if (!serves && !isCI()) ctx.skip(`the Toxiproxy at ${toxiproxy.url} was started without -proxy-metrics; restart it when idle`);
+  expect(serves).toBe(true);
 });

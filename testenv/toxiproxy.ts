@@ -67,16 +67,46 @@ export async function ensureToxiproxyBinary({ log, env, allowBuilds }: UpContext
   return binary;
 }
 
+/** True when the server serves its per-proxy byte counters (started with -proxy-metrics). */
+export async function toxiproxyServesMetrics(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** How many proxies the server has; undefined when it does not answer. */
+async function proxyCount(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${url}/proxies`, { signal: AbortSignal.timeout(2_000) });
+    return response.ok ? Object.keys((await response.json()) as object).length : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function upToxiproxy(context: UpContext): Promise<ToxiproxyResult> {
   const { log, env } = context;
   const url = toxiproxyUrl(env);
   const answering = await toxiproxyVersion(url);
+  const ours = runningDaemonPid(DAEMON, env) !== undefined;
+  if (answering && (await toxiproxyServesMetrics(url))) return { url, version: answering, startedByUs: ours };
   if (answering) {
-    return { url, version: answering, startedByUs: runningDaemonPid(DAEMON, env) !== undefined };
+    // Started before the tests needed -proxy-metrics (the reach evidence reads them). Restart our own
+    // server only while it is idle: a proxy on it means a test is using it right now.
+    if (!ours || (await proxyCount(url)) !== 0) {
+      log(`toxiproxy on ${url} serves no /metrics (no -proxy-metrics): the tests of reach evidence will skip; restart it when idle`);
+      return { url, version: answering, startedByUs: ours };
+    }
+    log(`restarting toxiproxy on ${url} with -proxy-metrics`);
+    await stopDaemon(DAEMON, 10_000, env);
   }
   const binary = await ensureToxiproxyBinary(context);
   const port = new URL(url).port;
-  const { pid, logFile } = startDaemon({ name: DAEMON, program: binary, args: ['-host', '127.0.0.1', '-port', port] }, env);
+  const { pid, logFile } = startDaemon({ name: DAEMON, program: binary, args: ['-host', '127.0.0.1', '-port', port, '-proxy-metrics'] }, env);
   const version = await waitFor('toxiproxy to answer on ' + url, () => toxiproxyVersion(url), {
     timeoutMs: 20_000,
     logFile,

@@ -16,7 +16,7 @@ export interface LiveFault {
   held: HeldFault;
   undoing?: Promise<void>;
   /** What the driver's reach judgement needs at undo time, for actions that read counters (reach-readings.ts). */
-  reach?: { entry: ActionDefinition; args: unknown; prepared: PreparedAction; driver: Driver; readings: Pick<ReachReadings, 'baseline' | 'applied'> };
+  reach?: Promise<{ entry: ActionDefinition; args: unknown; prepared: PreparedAction; driver: Driver; readings: Pick<ReachReadings, 'baseline' | 'applied'> } | undefined>;
 }
 
 interface HeldProvision {
@@ -127,7 +127,8 @@ export class RunFaults {
     }
     activity.targets = prepared.targets;
     const baseline = this.baselines.take(item.key, prepared.targets);
-    const applied = await readReach(entry, args, prepared, context, signal);
+    // Read beside the intent and the apply, not before them: a slow read must not delay the fault.
+    const appliedRead = readReach(entry, args, prepared, context, signal);
     const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: startedAt }, prepared);
     const record: FaultRecord = {
       key: item.key,
@@ -144,7 +145,9 @@ export class RunFaults {
     if (effect) record.effect = effect;
     run.journal.faults.push(record);
     const live: LiveFault = { record, held };
-    if (applied) live.reach = { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } };
+    live.reach = appliedRead.then((applied) =>
+      applied ? { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } } : undefined,
+    );
     // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
     this.live.push(live);
     try {
@@ -179,7 +182,17 @@ export class RunFaults {
   private async performUndo(live: LiveFault): Promise<void> {
     const { record } = live;
     await this.run.lifecycle.settled(live.held);
-    await this.judgeReach(live);
+    // The last read runs beside the undo, which does not wait for it; the judgement waits for both.
+    const judged = this.judgeReach(live);
+    try {
+      await this.undoFaultRecord(live);
+    } finally {
+      await judged;
+    }
+  }
+
+  private async undoFaultRecord(live: LiveFault): Promise<void> {
+    const { record } = live;
     if (record.undo === null) return;
     if (this.run.options.keepFaults) {
       record.status = 'kept';
@@ -201,8 +214,10 @@ export class RunFaults {
 
   /** The last read of the fault's counters, just before its undo, and the driver's judgement of all three. */
   private async judgeReach(live: LiveFault): Promise<void> {
-    const { reach, record } = live;
-    if (!reach || record.status === 'apply-failed') return;
+    const { record } = live;
+    if (record.status === 'apply-failed') return;
+    const reach = await live.reach;
+    if (!reach) return;
     // After an interrupt the read is skipped at once (recorded unavailable): the undo must not wait.
     const undone = await readReach(reach.entry, reach.args, reach.prepared, (s) => driverContext(this.run.env, reach.driver, s, []), this.run.stopRun.signal);
     const evidence = judgeReach(reach.entry, reach.args, { ...reach.readings, ...(undone ? { undone } : {}) });

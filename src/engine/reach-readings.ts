@@ -6,16 +6,20 @@
 //             never delayed; a read not finished when its fault is applied is left out, and so is
 //             one whose targets differ from those the fault is applied to (random selection, a
 //             target restarted in between) or whose arguments name outputs of steps still to come;
-//   applied   just before the fault is applied;
-//   undone    just before it is undone (for a fault without undo, a kill: when the method ends).
+//   applied   as the fault is applied (started just before, beside the ledger intent and the apply);
+//   undone    as it is undone (started just before, beside the undo; for a kill: when the method ends).
 // Every read has a short deadline and never fails the run: a read that fails or times out is
 // recorded as unavailable, and a judge that throws yields "cannot tell".
 import { errorMessage } from '../core/errors.js';
 import type { ActionDefinition, DriverContext, FaultEffect, PreparedAction, ReachEvidence, ReachReading, ReachReadings } from '../drivers/types.js';
 import { withDeadline } from './activity.js';
 
-/** Long enough for a local HTTP round trip to a driver's server, short enough not to delay the fault it precedes noticeably. */
-export const REACH_READ_DEADLINE_MS = 500;
+/**
+ * Long enough for a local round trip to a driver's server on a loaded machine (500 ms ran out on a
+ * 2-core machine at load 25 and turned good runs into not-exercised). The reads run beside the apply
+ * and the undo, so a slow read delays neither.
+ */
+export const REACH_READ_DEADLINE_MS = 2_000;
 /** Preparing a target for the baseline read (listing pods, inspecting containers) may take longer; it runs in the background. */
 export const REACH_PREPARE_DEADLINE_MS = 5_000;
 

@@ -10,6 +10,7 @@ import type { PreparedAction } from '../types.js';
 import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, isNotFound, statusOf, undoConnectionSchema } from './connection.js';
 import { mainProcessOf, signalMainProcess } from './crash.js';
+import { BLACK_HOLE, REFUSED, judgeContainerReach, killEffect, readContainerBytes } from './reach.js';
 import { EventFeed, eventTimeMs, type DockerEvent } from './events.js';
 import {
   containerRefSchema,
@@ -152,6 +153,9 @@ export const kill: DockerAction<KillArgs, Selection> = {
     }
     return prepared;
   },
+  effect: (args) => killEffect(args.signal),
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (args, readings) => judgeContainerReach('kill', !!killEffect(args.signal).outage, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), signal: args.signal, method: args.method, killedAt: null, killedAtMs: null, died: false };
@@ -211,6 +215,9 @@ export const stop: DockerAction<StopArgs, Selection> = {
   args: stopArgs,
   reversible: true,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'stop', containersUndo('start')),
+  effect: () => REFUSED,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (_args, readings) => judgeContainerReach('stop', true, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), stoppedAt: null };
@@ -285,6 +292,9 @@ export const pause: DockerAction<PauseArgs, Selection> = {
   args: pauseArgs,
   reversible: true,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'pause', containersUndo('unpause')),
+  effect: () => BLACK_HOLE,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (_args, readings) => judgeContainerReach('pause', true, readings),
   async apply(_args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), pausedAt: null };
@@ -339,6 +349,9 @@ export const restart: DockerAction<RestartArgs, Selection> = {
   args: restartArgs,
   reversible: false,
   prepare: (args, ctx) => prepareSelection(args, ctx, 'restart', null),
+  effect: () => REFUSED,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (_args, readings) => judgeContainerReach('restart', true, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     if (selection.containers.length === 0) return { ...emptyOutput(selection), restartedAt: null };

@@ -7,6 +7,7 @@ import { FaultlineError } from '../../core/errors.js';
 import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, engineMessage, isNotFound, undoConnectionSchema } from './connection.js';
 import { containersOutput, emptyOutput, inspectForUndo, selectionOf, withSelector } from './lifecycle.js';
+import { BLACK_HOLE, judgeContainerReach, readContainerBytes } from './reach.js';
 import { containerRefSchema, describeContainer, refOf, selectContainers, shortId, type ContainerRef, type Selection } from './select.js';
 
 /** What an endpoint was before the fault: enough to put it back as it was. */
@@ -101,6 +102,10 @@ export const networkDisconnect: DockerAction<DisconnectArgs, DisconnectState> = 
       state,
     };
   },
+  effect: () => BLACK_HOLE,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  // Cut off the network, a container's counters stand still: only the bytes before the cut can tell.
+  judgeReach: (_args, readings) => judgeContainerReach('disconnect', true, readings),
   async apply(args, prepared, ctx) {
     const selection = selectionOf(prepared);
     const state = prepared.state;

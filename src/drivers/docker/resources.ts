@@ -13,6 +13,7 @@ import { execChecked, execIn } from './exec.js';
 import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector } from './lifecycle.js';
 import { containerRefSchema, describeContainer, refOf, selectContainers, type ContainerRef, type Selection } from './select.js';
 import { byteSizeSchema, formatBytes } from './size.js';
+import { judgeContainerReach, readContainerBytes } from './reach.js';
 
 // ─── limit ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -139,6 +140,9 @@ export const limit: DockerAction<LimitArgs, LimitState> = {
   description: 'Limit the CPU and/or memory of running containers (docker update). Undone by restoring the values they had before.',
   args: limitArgs,
   reversible: true,
+  // No effect declared: what a CPU or memory limit does to a request depends on the load.
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (_args, readings) => judgeContainerReach('limit', false, readings),
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'limit');
     const docker = await dockerClient(selection.dockerHost, ctx.session);
@@ -243,6 +247,8 @@ export const fillDisk: DockerAction<FillArgs, Selection & { file: string }> = {
     'Fill a filesystem inside containers: write a file of a size, or a share of the filesystem, under a path (by exec; needs sh, df, stat and fallocate or head in the image). Undone by removing the file.',
   args: fillArgs,
   reversible: true,
+  readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
+  judgeReach: (_args, readings) => judgeContainerReach('full disk', false, readings),
   async prepare(args, ctx) {
     // The name is drawn here so the undo in the ledger names the very file apply writes.
     const file = posix.join(args.path, `faultline-fill-${ctx.runId}-${randomBytes(3).toString('hex')}`);

@@ -12,6 +12,7 @@ import type {
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
+  DiscoveryV1Api,
   PolicyV1Api,
   createConfiguration,
   ApiType,
@@ -150,6 +151,8 @@ export interface Cluster {
   apps: AppsV1Api;
   policy: PolicyV1Api;
   networking: NetworkingV1Api;
+  /** EndpointSlices: which pods a Service sends traffic to (the evidence of reach). */
+  discovery: DiscoveryV1Api;
   coreApi: CoreApi;
   /** The connection an undo stores to come back to this cluster. */
   connection: ConnectionArgs;
@@ -208,6 +211,7 @@ async function clusterFor(config: KubeConfig, source: KubeconfigSource, context:
     apps: makeClient(library, config, server, signal, library.AppsV1Api),
     policy: makeClient(library, config, server, signal, library.PolicyV1Api),
     networking: makeClient(library, config, server, signal, library.NetworkingV1Api),
+    discovery: makeClient(library, config, server, signal, library.DiscoveryV1Api),
     coreApi: makeClient(library, config, server, signal, library.CoreApi),
     connection: { kubeconfig: source, context, server },
   };

@@ -10,6 +10,7 @@ import type { PreparedAction } from '../types.js';
 import { connect, connectionArgsShape, isAllowed, kubeError, readTarget, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { inBatches } from './pod-kill.js';
 import { nodeSelectionShape, requireNodeChoice, selectNodes } from './targets.js';
+import { judgePodReach, POD_GONE, readPodEndpoints } from './reach.js';
 
 export const CORDONED_BY_ANNOTATION = 'faultline.io/cordoned-by';
 const EVICTION_CONCURRENCY = 10;
@@ -183,6 +184,10 @@ export const drain: KubernetesAction<DrainArgs, DrainPlan> = {
     'Cordon nodes and evict their pods through the Eviction API, so PodDisruptionBudgets are respected: a drain a budget blocks is reported, never forced. Evicts only pods in allowed namespaces; undone by uncordoning.',
   args: drainArgs,
   reversible: true,
+  // Evicted pods stop; their replacements start elsewhere: callers of an evicted pod are refused meanwhile.
+  effect: () => POD_GONE,
+  readReach: (_args, prepared, ctx) => readPodEndpoints((prepared.state as DrainPlan).evict, ctx),
+  judgeReach: (_args, readings) => judgePodReach('drain', readings),
   async prepare(args, ctx) {
     const cluster = await connect(ctx);
     const plan = await planDrain(cluster, args, ctx);

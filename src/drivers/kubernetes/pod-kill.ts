@@ -8,6 +8,7 @@ import { describeMode } from '../selection.js';
 import type { PreparedAction } from '../types.js';
 import { connect, kubeError, statusOf, type Cluster, type KubernetesAction } from './connection.js';
 import { describePod, describeSelector, podSelectionShape, selectPods } from './targets.js';
+import { judgePodReach, POD_GONE, readPodEndpoints } from './reach.js';
 
 /** Deletions in flight at once: enough for a 1,000-pod namespace, gentle on the API server. */
 const DELETE_CONCURRENCY = 20;
@@ -107,6 +108,10 @@ export const podKill: KubernetesAction<PodKillArgs, PodKillState> = {
   description: 'Delete pods chosen by namespace, selectors and mode (one, count, percent, all), with a grace period or forced; optionally repeated. Irreversible: controllers are expected to heal.',
   args: podKillArgs,
   reversible: false,
+  effect: () => POD_GONE,
+  readReach: (_args, prepared, ctx) =>
+    readPodEndpoints(prepared.state.pods.map((pod) => ({ namespace: pod.metadata!.namespace!, name: pod.metadata!.name! })), ctx),
+  judgeReach: (_args, readings) => judgePodReach('kill', readings),
   async prepare(args, ctx) {
     const cluster = await connect(ctx, [args.namespace]);
     const { candidates, selected, readyBefore } = await selectPods(cluster, args, ctx, 'pod-kill');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type Cluster, type KubernetesContext, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { namespaceSchema } from './targets.js';
+import { POD_GONE } from './reach.js';
 
 export const workloadKindSchema = z.enum(['Deployment', 'StatefulSet']).default('Deployment').meta({ description: 'Deployment (default) or StatefulSet.' });
 export type WorkloadKind = z.output<typeof workloadKindSchema>;
@@ -69,6 +70,8 @@ export const scale: KubernetesAction<ScaleArgs, { replicas: number }> = {
   description: "Scale a Deployment or StatefulSet to a replica count; undone by restoring the count it had.",
   args: scaleArgs,
   reversible: true,
+  // To zero, nothing answers; to fewer replicas, the Service moves requests to the others (nothing declared).
+  effect: (args) => (args.replicas === 0 ? POD_GONE : {}),
   async prepare(args, ctx) {
     const cluster = await connect(ctx, [args.namespace]);
     const current = await readScale(cluster, args.kind, args.namespace, args.name).catch((error: unknown) => {

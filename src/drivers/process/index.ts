@@ -9,6 +9,7 @@ import { FaultlineError } from '../../core/errors.js';
 import { isValidPattern } from '../selection.js';
 import { defineDriver } from '../contract.js';
 import type { ActionDefinition, DriverContext, PreparedAction, ProbeDefinition, UndoDefinition } from '../types.js';
+import { judgeProcessReach, processKillEffect, readProcessSockets, STOPPED_EFFECT } from './reach.js';
 
 /** A process as it was when prepared: pid plus start time is an identity a recycled pid cannot fake. */
 export interface ProcessIdentity {
@@ -309,6 +310,9 @@ const kill: ActionDefinition<KillArgs, ProcessIdentity, ProcessContext> = {
   args: killArgs,
   reversible: false,
   prepare: prepareWithoutUndo,
+  effect: (args) => processKillEffect(args.signal),
+  readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
+  judgeReach: (args, readings) => judgeProcessReach(args.signal === 'SIGKILL' ? 'kill' : args.signal, readings),
   async apply(args, prepared, ctx) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, args.signal);
@@ -331,6 +335,9 @@ const stop: ActionDefinition<TargetOnlyArgs, ProcessIdentity, ProcessContext> = 
       state: identity,
     };
   },
+  effect: () => STOPPED_EFFECT,
+  readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
+  judgeReach: (_args, readings) => judgeProcessReach('stop', readings),
   async apply(_args, prepared, ctx) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, 'SIGSTOP');

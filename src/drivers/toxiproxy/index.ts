@@ -25,6 +25,7 @@ import {
   type ServerRef,
 } from './connection.js';
 import { findServerProgram, freePort, managedServerFiles, runningManagedServer, startManagedServer, stopManagedServer } from './managed.js';
+import { DOWN_EFFECT, judgeProxyReach, readProxyBytes } from './reach.js';
 import { partition, toxicActions, toxicRefSchema } from './toxics.js';
 
 const managedSchema = z.strictObject({ pidfile: z.string().min(1), logfile: z.string().min(1) });
@@ -284,6 +285,9 @@ const down: ToxiproxyAction<z.output<typeof downArgs>, { url: string }> = {
       throw toDriverError(error, `cannot disable proxy ${args.proxy}`);
     }
   },
+  effect: () => DOWN_EFFECT,
+  readReach: (args, prepared, ctx) => readProxyBytes((prepared.state as { url: string }).url, [args.proxy], ctx.signal),
+  judgeReach: (args, readings) => judgeProxyReach({ what: 'proxy going down', proxies: [args.proxy], toxicity: 1, outage: true }, readings),
 };
 
 // ---- probes --------------------------------------------------------------------------------------

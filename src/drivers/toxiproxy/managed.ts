@@ -91,7 +91,8 @@ export async function startManagedServer(options: { program: string; host: strin
   const { program, host, port, files } = options;
   const url = `http://${host}:${port}`;
   const out = openSync(files.logfile, 'a');
-  const child = spawn(program, ['-host', host, '-port', String(port)], { detached: true, stdio: ['ignore', out, out] });
+  // -proxy-metrics: per-proxy byte counters at /metrics, the evidence that a fault met the traffic (reach.ts).
+  const child = spawn(program, ['-host', host, '-port', String(port), '-proxy-metrics'], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   const spawned = await new Promise<number>((resolve, reject) => {
     child.once('spawn', () => resolve(child.pid!));

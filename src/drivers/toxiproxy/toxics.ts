@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
-import type { PreparedAction } from '../types.js';
+import type { FaultEffect, PreparedAction, ReachReadings } from '../types.js';
 import { ToxiproxyApiError, toDriverError, type ProxyInfo, type Stream, type ToxicInfo, type ToxicType } from './client.js';
 import { checkProxyAllowed, connect, describeProxy, serverFor, settingsOf, unknownProxyError, type ServerRef, type ToxiproxyAction, type ToxiproxyContext } from './connection.js';
+import { bandwidthEffect, judgeProxyReach, latencyEffect, partitionEffect, readProxyBytes, resetPeerEffect, timeoutEffect } from './reach.js';
 
 const proxyName = z.string().min(1).meta({ description: 'Name of the proxy, as the Toxiproxy server knows it.' });
 const streamSchema = z
@@ -166,6 +167,7 @@ function toxicAction<S extends z.ZodRawShape>(
   description: string,
   shape: S,
   attributes: (args: z.output<z.ZodObject<S>>) => Record<string, number>,
+  effect?: (args: CommonArgs & z.output<z.ZodObject<S>>) => FaultEffect,
 ): ToxiproxyAction<any, PreparedToxics> {
   const args = z.strictObject({ ...common, ...shape });
   return {
@@ -186,7 +188,17 @@ function toxicAction<S extends z.ZodRawShape>(
       return prepareToxics(toxics, ctx);
     },
     apply: (_args, prepared, ctx) => applyToxics(prepared, ctx),
+    ...(effect ? { effect } : {}),
+    readReach: (_args, prepared, ctx) => readToxicsReach(prepared, ctx),
+    judgeReach: (parsed: CommonArgs & z.output<z.ZodObject<S>>, readings: ReachReadings) =>
+      judgeProxyReach({ what: `${type.replace('_', '-')} toxic`, proxies: [parsed.proxy], toxicity: parsed.toxicity, outage: !!effect?.(parsed).outage }, readings),
   };
+}
+
+/** The byte counters of the proxies a prepared set of toxics acts on. */
+export function readToxicsReach(prepared: PreparedAction<PreparedToxics>, ctx: ToxiproxyContext) {
+  const { server, toxics } = prepared.state;
+  return readProxyBytes(server.url, [...new Set(toxics.map((t) => t.proxy))], ctx.signal);
 }
 
 const ms = (value: number) => Math.round(value);
@@ -200,12 +212,14 @@ export const toxicActions = {
       jitter: durationSchema.default(0).meta({ description: 'Random variation, ± this much (default 0).' }),
     },
     (a) => ({ latency: ms(a.latency), jitter: ms(a.jitter) }),
+    (a) => latencyEffect(ms(a.latency), ms(a.jitter), a.toxicity),
   ),
   bandwidth: toxicAction(
     'bandwidth',
     'Cap the throughput of a proxy, in KB/s.',
     { rate: z.int().min(0).meta({ description: 'Kilobytes per second (1 KB = 1024 bytes); 0 stops the data.' }) },
     (a) => ({ rate: a.rate }),
+    (a) => bandwidthEffect(a.rate, a.toxicity),
   ),
   'slow-close': toxicAction(
     'slow_close',
@@ -218,12 +232,14 @@ export const toxicActions = {
     'Stop all data through a proxy; close the connections after `timeout`, or never with 0 (a black hole).',
     { timeout: durationSchema.default(0).meta({ description: 'Close connections after this long; 0 (default) keeps them open and silent.' }) },
     (a) => ({ timeout: ms(a.timeout) }),
+    (a) => timeoutEffect(ms(a.timeout), a.toxicity),
   ),
   'reset-peer': toxicAction(
     'reset_peer',
     'Reset connections through a proxy (TCP RST, "connection reset by peer"), at once or after `timeout`.',
     { timeout: durationSchema.default(0).meta({ description: 'Reset after this long (default 0: at once).' }) },
     (a) => ({ timeout: ms(a.timeout) }),
+    (a) => resetPeerEffect(a.toxicity),
   ),
   slicer: toxicAction(
     'slicer',
@@ -269,4 +285,7 @@ export const partition: ToxiproxyAction<z.output<typeof partitionArgs>, Prepared
     return prepareToxics(toxics, ctx);
   },
   apply: (_args, prepared, ctx) => applyToxics(prepared, ctx),
+  effect: (args) => partitionEffect(ms(args.timeout), args.toxicity),
+  readReach: (_args, prepared, ctx) => readToxicsReach(prepared, ctx),
+  judgeReach: (args, readings) => judgeProxyReach({ what: 'partition', proxies: [...new Set(args.proxies)], toxicity: args.toxicity, outage: true }, readings),
 };
