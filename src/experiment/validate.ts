@@ -196,7 +196,7 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         out.push({
           path,
           message: `expected ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(', ')}`}, found ${describeValue(found)}`,
-          hint: close ? `did you mean ${JSON.stringify(close)}?` : fieldHint(schema, relative, root, undefined, found),
+          hint: close ? `did you mean ${JSON.stringify(close)}?` : (fieldHint(schema, relative, root, undefined, found) ?? 'write one of them exactly as shown: case matters'),
         });
         break;
       }
