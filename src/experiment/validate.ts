@@ -175,7 +175,11 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         } else {
           const expected = [...new Set(rootExpectations(issue.errors))];
           const only = expected.length === 1 ? Object.entries(EXPECTED_NAMES).find(([, name]) => name === expected[0])?.[0] : undefined;
-          out.push({ path, message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, only, found) });
+          out.push({
+            path,
+            message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}`,
+            hint: fieldHint(schema, relative, root, only, found) ?? `write ${joinAlternatives(expected)} here`,
+          });
         }
         break;
       }
@@ -214,7 +218,8 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
       }
     }
   }
-  return out;
+  // Every problem says where to look next, even when nothing more specific is known.
+  return out.map((issue) => (issue.hint ? issue : { ...issue, hint: '`faultline schema` prints what each key accepts' }));
 }
 
 /** What a field is for, from its schema's description (`.meta({description})`), if it has one. */
