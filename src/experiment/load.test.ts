@@ -192,6 +192,12 @@ describe('hostile inputs', () => {
     ['expansion-values.yaml', () => `version: 1\ntitle: t\nvars:\n  a: [${Array(8000).fill('1').join(',')}]\ntags:\n${'  - ${vars.a}\n'.repeat(3000)}method: []\n`, /expansion bomb/],
     // 80,000 failing references: one problem for each text, not one for each reference.
     ['failing-references.yaml', () => `version: 1\ntitle: t\nvars:\n${Array.from({ length: 200 }, (_, i) => `  t${i}: "${'${vars.b}'.repeat(400)}"\n`).join('')}method: []\n`, /cannot be used here/],
+    // 3,000 unclosed ${ in a text that 120 references repeat: quadratic scanning took 5.7 s.
+    [
+      'unclosed-expressions.yaml',
+      () => `version: 1\ntitle: t\nvars:\n  a: ["${'${env.'.repeat(3000)}", ${Array(8000).fill('1').join(',')}]\ntags:\n${'  - ${vars.a}\n'.repeat(120)}method: []\n`,
+      /unterminated \$\{/,
+    ],
     ['self-alias.yaml', () => 'version: 1\ntitle: t\nvars: &v { a: [1, { b: *v }] }\nmethod: []\n', /inside the value of its own anchor/],
     [
       'deep-aliases.yaml',

@@ -175,7 +175,11 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         } else {
           const expected = [...new Set(rootExpectations(issue.errors))];
           const only = expected.length === 1 ? Object.entries(EXPECTED_NAMES).find(([, name]) => name === expected[0])?.[0] : undefined;
-          out.push({ path, message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, only, found) });
+          out.push({
+            path,
+            message: `expected ${joinAlternatives(expected)}, found ${describeValue(found)}`,
+            hint: fieldHint(schema, relative, root, only, found) ?? `write ${joinAlternatives(expected)} here`,
+          });
         }
         break;
       }
@@ -196,13 +200,13 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
         out.push({
           path,
           message: `expected ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(', ')}`}, found ${describeValue(found)}`,
-          hint: close ? `did you mean ${JSON.stringify(close)}?` : fieldHint(schema, relative, root, undefined, found),
+          hint: close ? `did you mean ${JSON.stringify(close)}?` : (fieldHint(schema, relative, root, undefined, found) ?? 'write one of them exactly as shown: case matters'),
         });
         break;
       }
       case 'too_small':
       case 'too_big':
-        out.push({ path, message: sizeMessage(issue, found), hint: fieldHint(schema, relative, root, undefined, found) });
+        out.push({ path, message: sizeMessage(issue, found), hint: fieldHint(schema, relative, root, undefined, found) ?? sizeHint(issue) });
         break;
       case 'invalid_format':
         out.push({ path, message: `${issue.message}, found ${describeValue(found)}`, hint: fieldHint(schema, relative, root, undefined, found) });
@@ -214,7 +218,8 @@ export function explainIssues(issues: readonly ZodIssue[], schema: z.ZodType, ro
       }
     }
   }
-  return out;
+  // Every problem says where to look next, even when nothing more specific is known.
+  return out.map((issue) => (issue.hint ? issue : { ...issue, hint: '`faultline schema` prints what each key accepts' }));
 }
 
 /** What a field is for, from its schema's description (`.meta({description})`), if it has one. */
@@ -240,20 +245,24 @@ function fieldDescription(schema: z.ZodType, path: readonly PathSegment[], root:
 
 /** A hint for a value of the wrong shape: how to write what was expected, and what the field is for. */
 function fieldHint(schema: z.ZodType, path: readonly PathSegment[], root: unknown, expected: string | undefined, found: unknown): string | undefined {
-  const how =
-    expected === 'array'
-      ? 'write a list: one item per line, each starting with "- ", or [a, b]'
-      : expected === 'object' || expected === 'record'
-        ? 'write a mapping: key: value pairs, indented under this key, or { key: value }'
-        : found === null
-          ? 'nothing after a key (or a lone "-") is null: write the value'
-          : expected === 'string' && found !== undefined && typeof found !== 'object'
-            ? `put it in quotes to make it text: "${String(found)}"`
-            : typeof found === 'object'
-              ? 'write a single value on the same line as the key, not a list or a mapping; quote text that holds ": " or starts with [ or {'
-              : undefined;
   const about = fieldDescription(schema, path, root);
-  return [how, about].filter((part) => part !== undefined).join('; ') || undefined;
+  return [howToWrite(expected, found), about].filter((part) => part !== undefined).join('; ') || undefined;
+}
+
+function howToWrite(expected: string | undefined, found: unknown): string | undefined {
+  if (expected === 'array') return 'write a list: one item per line, each starting with "- ", or [a, b]';
+  if (expected === 'object' || expected === 'record') return 'write a mapping: key: value pairs, indented under this key, or { key: value }';
+  if (found === null) return 'nothing after a key (or a lone "-") is null: write the value';
+  if (typeof found === 'number' && !Number.isFinite(found)) return 'write a finite number: .nan and .inf are not values faultline can use';
+  if (expected === 'string' && found !== undefined && typeof found !== 'object') return `put it in quotes to make it text: "${String(found)}"`;
+  if (typeof found === 'object') return 'write a single value on the same line as the key, not a list or a mapping; quote text that holds ": " or starts with [ or {';
+  return undefined;
+}
+
+function sizeHint(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  if (issue.origin === 'array') return issue.code === 'too_small' ? 'add items to the list' : 'remove items from the list';
+  if (issue.origin === 'string') return issue.code === 'too_small' ? 'write some text here, or leave the key out if it is optional' : 'shorten the text';
+  return 'use a value within the bound';
 }
 
 /** The branch the user most likely meant: not a plain type mismatch, and with the fewest problems. */
