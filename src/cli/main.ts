@@ -57,6 +57,7 @@ export function buildProgram(io: CliIo, registry: DriverRegistry, setExitCode: (
     .option('--timeout <duration>', 'bound on the whole run (faults are still undone), e.g. 5m')
     .option('--keep-faults', 'do not undo faults at the end (they stay in the ledger for `faultline recover`)')
     .option('--force', 'start even though the ledger still holds applied faults')
+    .option('--no-guardian', 'start no guardian: after a kill -9 of the run, faults stay until `faultline recover`')
     .option('--dry-run', 'resolve and print the plan without any mutating call')
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .option('--junit <path>', 'write a JUnit XML report here: a testsuite per experiment, a test case per verdict and probe')

@@ -33,6 +33,8 @@ export interface RunFlags {
   markdown?: string;
   context?: string;
   allowProduction?: boolean;
+  /** commander's `--no-guardian`: false when given. */
+  guardian?: boolean;
 }
 
 /** `--context` and `--allow-production`, as the drivers read them. */
@@ -153,10 +155,15 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   );
   const codes: number[] = [];
   const journals: Journal[] = [];
+  // Exit code 130 comes from the journals (an interrupted run says so), or from experiments never started.
+  let skipped = false;
   try {
     for (const loaded of loadedFiles) {
       const file = loaded.file;
-      if (interrupts.signal.aborted) break;
+      if (interrupts.signal.aborted) {
+        skipped = true;
+        break;
+      }
       let code: number;
       try {
         const reporter = new TerminalReporter({ stream: io.stdout, colors, interactive: Boolean(io.stdout.isTTY) && io.env.CI !== 'true' });
@@ -174,6 +181,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(seed !== undefined ? { seed } : {}),
           driverFlags,
+          guardian: flags.guardian !== false,
           onEvent: (event) => reporter.onEvent(event),
         });
         const journalPath = journalPathFor(file, journal.runId, flags, files.length > 1, io.cwd);
@@ -192,6 +200,6 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   }
   // Written once, after every experiment ran: one JUnit file holds a testsuite per experiment.
   await writeRunReports(journals, flags, io).catch((error: unknown) => codes.push(reportError(error, io)));
-  if (interrupts.signal.aborted) codes.push(ExitCode.interrupted);
+  if (skipped) codes.push(ExitCode.interrupted);
   return worstExitCode(codes);
 }

@@ -12,6 +12,7 @@ import { MethodScheduler } from './method.js';
 import { decideOutcome, shouldRollBack } from './outcome.js';
 import { describeMisses, RunContext, type RunOptions } from './run-context.js';
 import { driversUsed, parseTargets } from './targets.js';
+import { heldByLiveRun } from '../safety/ledger.js';
 
 export { DEFAULT_LEDGER_DIR, describeMisses, drawSeed, ledgerDirFor, newRunId, type RunEvent, type RunOptions } from './run-context.js';
 export { driversUsed, parseTargets } from './targets.js';
@@ -41,6 +42,7 @@ class ExperimentRun {
     try {
       await this.refuseDirtyLedger();
       run.env.targets = parseTargets(run.options.loaded, run.options.registry);
+      run.lifecycle.arm();
       await this.provisionAll();
       await this.runSetup();
       await this.preflight();
@@ -52,11 +54,12 @@ class ExperimentRun {
       if (!run.stopRun.signal.aborted || !run.interrupted) run.runError ??= error;
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onInterrupt);
       await faults.undoAll();
       await this.runRollbacks(beforeMet);
       await this.runTeardown();
       await faults.releaseProvisions();
+      // Listened to until here: an interrupt during the teardown makes the run interrupted, as the exit code says.
+      signal?.removeEventListener('abort', onInterrupt);
       await this.finish(started);
     }
     return run.lifecycle.redact(run.journal);
@@ -77,7 +80,8 @@ class ExperimentRun {
 
   private async refuseDirtyLedger(): Promise<void> {
     const { ledger } = this.run.lifecycle;
-    const open = await ledger.openEntries();
+    // Faults of another run that is still going are that run's to undo: two runs may share a ledger folder.
+    const open = (await ledger.openEntries()).filter((e) => !heldByLiveRun(e));
     if (open.length === 0) return;
     const list = open.map((e) => `${e.intent.action} on ${e.intent.targets.join(', ') || '?'} (run ${e.intent.runId})`).join('; ');
     if (this.run.options.ignoreLedger) {
@@ -185,6 +189,7 @@ class ExperimentRun {
     } catch (error) {
       run.incomplete.push(`ledger: ${errorMessage(error)}`);
     }
+    lifecycle.finished();
     journal.verdicts = evaluateVerdicts(run.experiment.verdicts, journal);
     const { status, reason } = decideOutcome({
       incomplete: run.incomplete,

@@ -7,7 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, vis
 import { FaultlineError, InvalidInputError, type InputProblem } from '../core/errors.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { experimentSchema, type Experiment } from './schema.js';
-import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';
+import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SecretSource, type SubstitutionContext } from './substitute.js';
 import {
   explainIssues,
   formatPath,
@@ -46,6 +46,8 @@ export interface LoadedExperiment {
   source: unknown;
   /** Resolved secret values, so outputs can redact them. */
   secretValues: string[];
+  /** Each secret's name, value and source, so the ledger can hold a reference instead of the value. */
+  secrets: { name: string; value: string; source: SecretSource }[];
 }
 
 /** Throws InvalidInputError with every problem found, or FaultlineError('E_FILE') when the file cannot be read. */
@@ -114,6 +116,7 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
     experiment: result.data!,
     source,
     secretValues: [...new Set(Object.values(secrets.values).filter((value) => value !== ''))],
+    secrets: Object.entries(secrets.values).map(([name, value]) => ({ name, value, source: secrets.sources[name]! })),
   };
 }
 
