@@ -36,7 +36,7 @@ async function trial(driver: DriverName, servers: Awaited<ReturnType<typeof avai
   } finally {
     run.child.kill('SIGKILL');
     await scenario.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
