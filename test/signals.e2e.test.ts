@@ -1,5 +1,6 @@
 // Promise 1, end to end: a run interrupted during a fault undoes it; a run killed with SIGKILL leaves
-// its fault in the ledger, and `faultline recover` from a new process undoes it.
+// its fault in the ledger, and `faultline recover` from a new process undoes it, or the guardian does
+// with no human; two runs sharing a ledger folder lose nothing; the exit code and the journal agree.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,14 +59,14 @@ describe('interrupts', () => {
     expect(await processState(victim.pid!)).not.toBe('T');
   });
 
-  it('leaves the fault in the ledger after SIGKILL, and recover undoes it once', async () => {
-    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-2.json')]);
+  it('without a guardian, leaves the fault in the ledger after SIGKILL, and recover undoes it once', async () => {
+    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-2.json'), '--no-guardian']);
     await waitFor('the victim to be stopped', async () => (await processState(victim.pid!)) === 'T');
     run.child.kill('SIGKILL');
     await run.done;
     expect(await processState(victim.pid!)).toBe('T');
 
-    const refused = await runCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-3.json')]);
+    const refused = await runCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs(), '--journal', join(dir, 'journal-3.json'), '--no-guardian']);
     expect(refused.code).toBe(4);
     // The refusal is the run's result: the reporter prints it with the journal's other results.
     expect(refused.stdout).toMatch(/still applied/);
@@ -92,5 +93,113 @@ describe('interrupts', () => {
     const dry = await runCli(['run', '--dry-run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
     expect(dry.code).toBe(0);
     expect(await processState(victim.pid!)).not.toBe('T');
+  });
+
+  it('the guardian undoes the fault of a run killed with SIGKILL, with no command typed', async () => {
+    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
+    await waitFor('the victim to be stopped', async () => (await processState(victim.pid!)) === 'T');
+    expect(run.output().stdout).toMatch(/guardian \(pid \d+\) watches this run/);
+    run.child.kill('SIGKILL');
+    await run.done;
+    await waitFor('the guardian to undo the fault', async () => (await processState(victim.pid!)) !== 'T', 30_000);
+    await waitFor('the ledger to say so', async () => (await readFile(join(dir, 'ledger', 'ledger.jsonl'), 'utf8')).includes('"by":"guardian"'), 10_000);
+    const recover = await runCli(['recover', ...ledgerArgs()]);
+    expect(recover.stdout).toMatch(/nothing to recover/);
+  });
+
+  it('the guardian undoes a fault whose ttl passed while the run hangs', async () => {
+    await writeFile(
+      join(dir, 'hang.yaml'),
+      [
+        'version: 1',
+        'title: a run that hangs holding a fault',
+        'method:',
+        '  - name: freeze the victim',
+        '    fault: process.stop',
+        `    with: { pidfile: ${join(dir, 'victim.pid')} }`,
+        '    ttl: 2s',
+        '    duration: 60s',
+      ].join('\n'),
+    );
+    const run = startCli(['run', join(dir, 'hang.yaml'), ...ledgerArgs()]);
+    await waitFor('the victim to be stopped', async () => (await processState(victim.pid!)) === 'T');
+    // The run is frozen (a hung run): only the guardian can undo the fault now.
+    process.kill(run.child.pid!, 'SIGSTOP');
+    try {
+      await waitFor('the ttl to undo the fault', async () => (await processState(victim.pid!)) !== 'T', 30_000);
+    } finally {
+      process.kill(run.child.pid!, 'SIGCONT');
+      run.child.kill('SIGKILL');
+      await run.done;
+    }
+    expect(await readFile(join(dir, 'ledger', 'ledger.jsonl'), 'utf8')).toContain('"by":"guardian"');
+  });
+
+  it('two runs sharing a ledger folder, both killed: recover finds and undoes every fault of both', async () => {
+    const second = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(join(dir, 'second.pid'), `${second.pid}\n`);
+      const experiment = (pidfile: string) =>
+        ['version: 1', 'title: freeze', 'method:', ...[1, 2, 3].flatMap((n) => [`  - name: freeze ${n}`, '    fault: process.stop', `    with: { pidfile: ${pidfile} }`, `    at: ${n * 100}ms`, '    duration: 60s'])].join('\n');
+      await writeFile(join(dir, 'a.yaml'), experiment(join(dir, 'victim.pid')));
+      await writeFile(join(dir, 'b.yaml'), experiment(join(dir, 'second.pid')));
+      const a = startCli(['run', join(dir, 'a.yaml'), ...ledgerArgs(), '--no-guardian']);
+      const b = startCli(['run', join(dir, 'b.yaml'), ...ledgerArgs(), '--no-guardian']);
+      const applied = async () => (await readFile(join(dir, 'ledger', 'ledger.jsonl'), 'utf8').catch(() => '')).split('"kind":"applied"').length - 1;
+      await waitFor('six faults applied by the two runs', async () => (await applied()) === 6, 30_000);
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+      await Promise.all([a.done, b.done]);
+      expect(await processState(victim.pid!)).toBe('T');
+      expect(await processState(second.pid!)).toBe('T');
+      const recover = await runCli(['recover', ...ledgerArgs(), '--json']);
+      expect(recover.code).toBe(0);
+      const report = JSON.parse(recover.stdout) as { entries: { result: string }[] };
+      expect(report.entries.map((e) => e.result)).toEqual(Array(6).fill('undone'));
+      expect(await processState(victim.pid!)).not.toBe('T');
+      expect(await processState(second.pid!)).not.toBe('T');
+    } finally {
+      if (second.pid) process.kill(second.pid, 'SIGCONT');
+      second.kill('SIGKILL');
+    }
+  });
+
+  it('a signal while the CLI is still loading ends it with 130 and a message, not the default action', async () => {
+    const run = startCli(['run', join(dir, 'freeze.yaml'), ...ledgerArgs()]);
+    // Node's own boot takes a few hundred ms; loading the CLI's modules takes seconds more: 1 s lands in that.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/SIGTERM: exiting/);
+    // It was still loading: nothing of the run was printed.
+    expect(result.stdout).not.toMatch(/Method/);
+    expect(await processState(victim.pid!)).not.toBe('T');
+  });
+
+  it('an interrupt during the teardown makes the journal say interrupted, as the exit code does', async () => {
+    await writeFile(
+      join(dir, 'slow-teardown.yaml'),
+      [
+        'version: 1',
+        'title: a slow teardown',
+        'method:',
+        '  - name: freeze the victim',
+        '    fault: process.stop',
+        `    with: { pidfile: ${join(dir, 'victim.pid')} }`,
+        '    duration: 100ms',
+        'teardown:',
+        '  - action: command.run',
+        `    with: { run: [sh, -c, "touch ${join(dir, 'teardown-started')}; sleep 2"] }`,
+      ].join('\n'),
+    );
+    const run = startCli(['run', join(dir, 'slow-teardown.yaml'), ...ledgerArgs(), '--journal', join(dir, 'teardown.json')]);
+    await waitFor('the teardown to start', async () => readFile(join(dir, 'teardown-started')).then(() => true, () => false), 30_000);
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    const journal = JSON.parse(await readFile(join(dir, 'teardown.json'), 'utf8'));
+    expect(result.code).toBe(130);
+    expect(journal.status).toBe('interrupted');
   });
 });

@@ -134,10 +134,10 @@ describe('failures', () => {
     expect(journal.faults).toEqual([]);
   });
 
-  it('after kill -9 of faultline, the managed server and its toxic stay; `faultline recover` removes the toxic and stops the server', async (ctx) => {
+  it('after kill -9 of faultline without a guardian, the managed server and its toxic stay; `faultline recover` removes the toxic and stops the server', async (ctx) => {
     const dir = await managedExperiment(ctx, 'kill', '60s');
     const ledgerFile = join(dir, 'ledger', 'ledger.jsonl');
-    const run = startCli(['run', join(dir, 'e.yaml'), '--ledger-dir', join(dir, 'ledger')]);
+    const run = startCli(['run', join(dir, 'e.yaml'), '--ledger-dir', join(dir, 'ledger'), '--no-guardian']);
     cleanups.push(() => run.child.kill('SIGKILL'));
     const appliedFaults = async () => (await readFile(ledgerFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"kind":"applied"')).length;
     await waitFor('the provision and the fault to be applied', async () => (await appliedFaults()) === 2, 20_000);

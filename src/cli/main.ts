@@ -60,6 +60,7 @@ export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (
     .option('--timeout <duration>', 'bound on the whole run (faults are still undone), e.g. 5m')
     .option('--keep-faults', 'do not undo faults at the end (they stay in the ledger for `faultline recover`)')
     .option('--force', 'start even though the ledger still holds applied faults')
+    .option('--no-guardian', 'start no guardian: after a kill -9 of the run, faults stay until `faultline recover`')
     .option('--dry-run', 'resolve and print the plan without any mutating call')
     .option('--seed <n>', 'seed for random target selection (default: settings.seed, else drawn and written to the journal)')
     .option('--repeat <n>', 'run each experiment n times (faults undone between); a verdict that differs between runs is unstable and does not pass')

@@ -21,10 +21,19 @@ export async function recoverCommand(flags: { ledgerDir?: string; dryRun?: boole
     const c = colorsFor(io.stdout, io.env);
     if (report.entries.length === 0) writeLine(io.stdout, c.green(`✔ nothing to recover: the ledger ${report.ledger} holds no applied fault`));
     for (const entry of report.entries) {
-      const mark = entry.result === 'undone' ? c.green('✔ undone') : entry.result === 'would-undo' ? c.yellow('• would undo') : c.red('✖ failed');
+      const mark =
+        entry.result === 'undone'
+          ? c.green('✔ undone')
+          : entry.result === 'would-undo'
+            ? c.yellow('• would undo')
+            : entry.result === 'running'
+              ? c.yellow(`• left to its run (${entry.logs[0] ?? 'still running'}):`)
+              : c.red('✖ failed');
       writeLine(io.stdout, `${mark} ${entry.action} on ${entry.targets.join(', ') || '?'} via ${entry.undo}${entry.error ? `: ${entry.error}` : ''}`);
+      if (entry.hint) writeLine(io.stdout, `  ${c.dim('hint:')} ${entry.hint}`);
     }
   }
   if (flags.dryRun) return ExitCode.passed;
+  if (report.entries.some((e) => e.needsInput)) return ExitCode.invalidInput;
   return report.clean ? ExitCode.passed : ExitCode.rollbackIncomplete;
 }

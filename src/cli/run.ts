@@ -37,6 +37,8 @@ export interface RunFlags {
   /** A path, or true for `--html` alone: beside the journal. */
   html?: string | boolean;
   repeat?: string;
+  /** commander's `--no-guardian`: false when given. */
+  guardian?: boolean;
   /** The drivers' own options (`--context`, …), read by driverOptionsFrom. */
   [driverOption: string]: unknown;
 }
@@ -127,10 +129,15 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   const codes: number[] = [];
   const journals: Journal[] = [];
   const pages: RunHtml[] = [];
+  // Exit code 130 comes from the journals (an interrupted run says so), or from experiments never started.
+  let skipped = false;
   try {
     for (const loaded of loadedFiles) {
       const file = loaded.file;
-      if (interrupts.signal.aborted) break;
+      if (interrupts.signal.aborted) {
+        skipped = true;
+        break;
+      }
       let code: number;
       try {
         const reporter = new TerminalReporter({ stream: io.stdout, colors, interactive: Boolean(io.stdout.isTTY) && io.env.CI !== 'true' });
@@ -153,6 +160,7 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
             ...(timeoutMs !== undefined ? { timeoutMs } : {}),
             ...(seed !== undefined ? { seed } : {}),
             driverOptions,
+            guardian: flags.guardian !== false,
             onEvent: (event) => reporter.onEvent(event),
             journalDir: dirname(journalPathFor(file, 'run', flags, files.length > 1, io.cwd)),
           });
@@ -178,6 +186,6 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
   }
   // Written once, after every experiment ran: one JUnit file holds a testsuite per experiment.
   await writeRunReports(journals, { ...flags, html: pages }, io).catch((error: unknown) => codes.push(reportError(error, io)));
-  if (interrupts.signal.aborted) codes.push(ExitCode.interrupted);
+  if (skipped) codes.push(ExitCode.interrupted);
   return worstExitCode(codes);
 }

@@ -82,7 +82,7 @@ export class RunFaults {
     if (prepared === null) return;
     run.phase('setup', `Provision (${driver.name})`);
     activity.targets = prepared.targets;
-    const held = await run.lifecycle.intend({ key, step: name, action: `${driver.name}.provision`, at: startedAt }, prepared);
+    const held = await run.lifecycle.intend({ key, step: name, action: `${driver.name}.provision`, at: startedAt, expiresAt: run.expiresAt(undefined) }, prepared);
     // Listed before apply: a half-done apply is undone too (undos are idempotent).
     if (prepared.undo) this.provisions.push({ name, key, held });
     try {
@@ -129,7 +129,7 @@ export class RunFaults {
     const baseline = this.baselines.take(item.key, prepared.targets);
     // Read beside the intent and the apply, not before them: a slow read must not delay the fault.
     const appliedRead = readReach(entry, args, prepared, context, signal);
-    const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: startedAt }, prepared);
+    const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: startedAt, expiresAt: run.expiresAt(item.step.ttl) }, prepared);
     const record: FaultRecord = {
       key: item.key,
       name: item.name,

@@ -14,6 +14,7 @@ import { Ledger } from '../safety/ledger.js';
 import type { Workload } from '../workload/generator.js';
 import { FAULTLINE_VERSION } from '../version.js';
 import { runAction, runProbe, toJournalError, type ActivityEnvironment } from './activity.js';
+import { plannedMethodLength, scheduleMethod } from './timeline.js';
 import { JOURNAL_VERSION, type ActivityRecord, type FaultRecord, type Journal, type Phase } from './journal.js';
 import type { WorkloadSecond } from '../workload/types.js';
 
@@ -46,12 +47,16 @@ export interface RunOptions {
   seed?: number;
   /** Values of the drivers' own command-line options, by driver name (`--context` for kubernetes). */
   driverOptions?: ReadonlyMap<string, DriverOptionValues>;
+  /** Start the dead-man switch with the first fault (needs the built guardian script; the CLI's default). */
+  guardian?: boolean;
   onEvent?: (event: RunEvent) => void;
   /** The folder journals are written to: `notify` compares verdicts with the previous run's there. */
   journalDir?: string;
 }
 
 export const DEFAULT_LEDGER_DIR = '.faultline';
+/** Without settings.ttl, faults may stay applied this long beyond the planned method. */
+export const DEFAULT_TTL_SLACK_MS = 10 * 60_000;
 
 export function newRunId(date: Date): string {
   const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -91,6 +96,8 @@ export class RunContext {
   /** The method's zero on the run's clock. */
   methodStart = 0;
   workload: Workload | undefined;
+  /** Wall-clock ms past which no fault may stay applied (settings.ttl); the guardian enforces it. */
+  readonly ttlDeadline: number;
 
   constructor(readonly options: RunOptions) {
     this.clock = options.clock ?? systemClock;
@@ -113,10 +120,16 @@ export class RunContext {
       ledger: new Ledger(options.ledgerDir ?? ledgerDirFor(options.cwd, loaded.experiment.settings?.ledgerDir)),
       runId,
       experiment: loaded.file,
-      secretValues: loaded.secretValues,
+      secrets: loaded.secrets,
       clock: this.clock,
       undoEnv: this.env,
+      // Faults kept on purpose must outlive the run: no dead-man switch then.
+      guardian: Boolean(options.guardian) && !options.keepFaults,
+      onGuardian: (pid) =>
+        this.emit({ type: 'note', message: pid === undefined ? 'no guardian could be started: after a kill -9, run `faultline recover`' : `guardian (pid ${pid}) watches this run: if it dies, its faults are undone` }),
     });
+    const planned = plannedMethodLength(scheduleMethod(loaded.experiment.method)) + (loaded.experiment.workload ? loaded.experiment.workload.before + loaded.experiment.workload.after : 0);
+    this.ttlDeadline = this.clock.date().getTime() + (loaded.experiment.settings?.ttl ?? planned + DEFAULT_TTL_SLACK_MS);
     this.journal = {
       journalVersion: JOURNAL_VERSION,
       faultline: FAULTLINE_VERSION,
@@ -165,6 +178,12 @@ export class RunContext {
     this.journal.activities.push(record);
     this.emit({ type: 'activity', record });
     return record;
+  }
+
+  /** When a fault applied now must be undone at the latest: its own ttl, within the run's. */
+  expiresAt(ttlMs: number | undefined): Date {
+    const now = this.clock.date().getTime();
+    return new Date(Math.min(this.ttlDeadline, ttlMs === undefined ? Infinity : now + ttlMs));
   }
 
   /** Milliseconds since the method started. */

@@ -16,6 +16,7 @@ import { readVerdictMetrics } from './metric-readings.js';
 import { Notifier } from './notify.js';
 import type { PrometheusTarget } from '../drivers/prometheus/client.js';
 import { systemClock } from '../core/clock.js';
+import { heldByLiveRun } from '../safety/ledger.js';
 
 export { DEFAULT_LEDGER_DIR, describeMisses, drawSeed, ledgerDirFor, newRunId, type RunEvent, type RunOptions } from './run-context.js';
 export { driversUsed, parseTargets } from './targets.js';
@@ -59,6 +60,7 @@ class ExperimentRun {
     try {
       await this.refuseDirtyLedger();
       run.env.targets = parseTargets(run.options.loaded, run.options.registry);
+      run.lifecycle.arm();
       await this.provisionAll();
       await this.runSetup();
       await this.preflight();
@@ -70,12 +72,13 @@ class ExperimentRun {
       if (!run.stopRun.signal.aborted || !run.interrupted) run.runError ??= error;
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onInterrupt);
       await faults.undoAll();
       await this.readMetrics();
       await this.runRollbacks(beforeMet);
       await this.runTeardown();
       await faults.releaseProvisions();
+      // Listened to until here: an interrupt during the teardown makes the run interrupted, as the exit code says.
+      signal?.removeEventListener('abort', onInterrupt);
       await this.finish(started);
       const sent = await this.notifier.end(run.journal);
       if (sent.length > 0) run.journal.notifications = sent;
@@ -111,7 +114,8 @@ class ExperimentRun {
 
   private async refuseDirtyLedger(): Promise<void> {
     const { ledger } = this.run.lifecycle;
-    const open = await ledger.openEntries();
+    // Faults of another run that is still going are that run's to undo: two runs may share a ledger folder.
+    const open = (await ledger.openEntries()).filter((e) => !heldByLiveRun(e));
     if (open.length === 0) return;
     const list = open.map((e) => `${e.intent.action} on ${e.intent.targets.join(', ') || '?'} (run ${e.intent.runId})`).join('; ');
     if (this.run.options.ignoreLedger) {
@@ -219,6 +223,7 @@ class ExperimentRun {
     } catch (error) {
       run.incomplete.push(`ledger: ${errorMessage(error)}`);
     }
+    lifecycle.finished();
     journal.verdicts = evaluateVerdicts(run.experiment.verdicts, journal);
     const { status, reason } = decideOutcome({
       incomplete: run.incomplete,

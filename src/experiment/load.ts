@@ -7,7 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, vis
 import { FaultlineError, InvalidInputError, type InputProblem } from '../core/errors.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { experimentSchema, type Experiment } from './schema.js';
-import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SubstitutionContext } from './substitute.js';
+import { expansionBudget, isPlainObject, mergeVars, type ExpansionBudget, parseScalarText, resolveSecrets, substituteVariables, type SecretSource, type SubstitutionContext } from './substitute.js';
 import { verdictWarnings } from './verdict-warnings.js';
 import {
   explainIssues,
@@ -49,6 +49,8 @@ export interface LoadedExperiment {
   secretValues: string[];
   /** Faults that cannot make their verdict pass (too weak, reach unconfirmable): printed by validate and plan. */
   warnings?: InputProblem[];
+  /** Each secret's name, value and source, so the ledger can hold a reference instead of the value. */
+  secrets: { name: string; value: string; source: SecretSource }[];
 }
 
 /** Throws InvalidInputError with every problem found, or FaultlineError('E_FILE') when the file cannot be read. */
@@ -118,6 +120,7 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
     source,
     secretValues: [...new Set(Object.values(secrets.values).filter((value) => value !== ''))],
     warnings: toProblems(verdictWarnings(result.data!, options.registry), parsed),
+    secrets: Object.entries(secrets.values).map(([name, value]) => ({ name, value, source: secrets.sources[name]! })),
   };
 }
 

@@ -103,6 +103,7 @@ export const stepSchema = z
       description: 'Id of an earlier method step: start only once it has finished (a fault: once it has taken effect), and not before `at`.',
     }),
     duration: durationSchema.optional().meta({ description: 'How long a fault stays before its undo; default: until the method ends.' }),
+    ttl: durationSchema.optional().meta({ description: 'Longest a fault may stay applied, even if the run hangs or dies: the guardian undoes it then.' }),
     repeat: repeatSchema.optional().meta({ description: 'Run again at an interval: a probe sampling during a fault, a fault applied in bursts.' }),
     expect: expectSchema.optional(),
     until: untilSchema.optional(),
@@ -122,6 +123,7 @@ export const stepSchema = z
     const kind = kinds[0];
     if (kind !== 'fault') {
       if (step.duration !== undefined) ctx.addIssue({ code: 'custom', path: ['duration'], message: 'duration applies to faults only' });
+      if (step.ttl !== undefined) ctx.addIssue({ code: 'custom', path: ['ttl'], message: 'ttl applies to faults only' });
     }
     if (kind !== 'probe') {
       for (const key of ['expect', 'until'] as const) {
@@ -208,6 +210,7 @@ export const experimentSchema = z
     settings: z
       .strictObject({
         timeout: durationSchema.optional().meta({ description: 'Bound on the whole run; faults are still undone.' }),
+        ttl: durationSchema.optional().meta({ description: 'Longest any fault may stay applied, from the start of the run, even if it hangs or dies; default: the planned method plus 10m.' }),
         rollbackStrategy: z.enum(rollbackStrategies).optional(),
         ledgerDir: z.string().optional().meta({ description: 'Where the fault ledger lives; default .faultline' }),
         seed: z.int().optional().meta({ description: 'Seed for random target selection, so a run can be replayed.' }),

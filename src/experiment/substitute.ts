@@ -168,14 +168,17 @@ export function findStepReferences(text: string): { id: string; path: string[]; 
 export async function resolveSecrets(
   secrets: unknown,
   options: { dir: string; env: Readonly<Record<string, string | undefined>> },
-): Promise<{ values: Record<string, string>; issues: DocumentIssue[] }> {
+): Promise<{ values: Record<string, string>; sources: Record<string, SecretSource>; issues: DocumentIssue[] }> {
   const values: Record<string, string> = {};
+  // Where each secret comes from, for the ledger: `recover` reads it again there, the value is never written.
+  const sources: Record<string, SecretSource> = {};
   const issues: DocumentIssue[] = [];
-  if (!isPlainObject(secrets)) return { values, issues };
+  if (!isPlainObject(secrets)) return { values, sources, issues };
   for (const [name, spec] of Object.entries(secrets)) {
     if (!isPlainObject(spec)) continue;
     const { env, file } = spec;
     if (typeof env === 'string' && file === undefined) {
+      sources[name] = { env };
       const value = options.env[env];
       if (value === undefined) {
         issues.push({
@@ -188,15 +191,19 @@ export async function resolveSecrets(
       }
     } else if (typeof file === 'string' && env === undefined) {
       const path = isAbsolute(file) ? file : resolve(options.dir, file);
+      sources[name] = { file: path };
       const read = await readSecretFile(path);
       if (typeof read === 'string') values[name] = read;
       else issues.push({ path: ['secrets', name, 'file'], message: `secret "${name}": ${read.problem}`, hint: read.hint });
     }
   }
-  return { values, issues };
+  return { values, sources, issues };
 }
 
-async function readSecretFile(path: string): Promise<string | { problem: string; hint: string }> {
+/** Where a secret's value is read: an environment variable's name, or an absolute file path. */
+export type SecretSource = { env: string } | { file: string };
+
+export async function readSecretFile(path: string): Promise<string | { problem: string; hint: string }> {
   try {
     const info = await stat(path);
     if (!info.isFile()) return { problem: `${path} is not a file`, hint: 'point file: at a file holding only the secret' };

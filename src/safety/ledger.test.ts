@@ -79,4 +79,49 @@ describe('Ledger', () => {
     await writeFile(join(dir, 'ledger.jsonl'), 'x\n{}\n');
     await expect(new Ledger(dir).entries()).rejects.toThrow(/unreadable ledger record/);
   });
+
+  it('two writers sharing a folder lose no record while one of them compacts (each with its own handle, as two processes)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+    const settling = new Ledger(dir);
+    const appending = new Ledger(dir);
+    const settle = async () => {
+      for (let i = 0; i < 30; i++) {
+        await settling.append(intent(`s${i}`, undo));
+        await settling.append({ kind: 'undone', id: `s${i}`, at: 't', by: 'run' });
+        await settling.compact();
+      }
+    };
+    const append = async () => {
+      for (let i = 0; i < 30; i++) await appending.append(intent(`a${i}`, undo));
+      await appending.close();
+    };
+    await Promise.all([settle(), append()]);
+    const open = await new Ledger(dir).openEntries();
+    expect(open.map((e) => e.intent.id).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`).sort());
+  });
+
+  it('a claim lets one process undo an entry; a claim by a live process is respected, one by a dead process is not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+    const ledger = new Ledger(dir);
+    await ledger.append(intent('a', undo));
+    expect(await ledger.claim('a', 'recover')).toBe('claimed');
+    // Another live process (pid 1 always exists) holds it: this one must leave it.
+    await ledger.append({ kind: 'claimed', id: 'a', at: 't', by: 'guardian', pid: 1 });
+    expect(await ledger.claim('a', 'recover')).toEqual({ heldBy: 'guardian', pid: 1 });
+    // Its claimer died before finishing: it can be taken again.
+    await ledger.append({ kind: 'claimed', id: 'a', at: 't', by: 'guardian', pid: 2 ** 22 + 7 });
+    expect(await ledger.claim('a', 'recover')).toBe('claimed');
+    await ledger.append({ kind: 'undone', id: 'a', at: 't', by: 'recover' });
+    expect(await ledger.claim('a', 'guardian')).toBe('settled');
+    await ledger.close();
+  });
+
+  it('takes over a lock left by a process that died while holding it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+    const ledger = new Ledger(dir);
+    await writeFile(ledger.lockFile, `${2 ** 22 + 7}\n`);
+    await ledger.append(intent('a', undo));
+    await ledger.close();
+    expect((await ledger.entries()).map((e) => e.intent.id)).toEqual(['a']);
+  });
 });

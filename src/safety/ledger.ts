@@ -1,11 +1,13 @@
 // The fault ledger: an append-only, fsynced JSON-lines file under .faultline/ that records every fault
 // *before* it is applied, with its undo as data. Whatever happens to the process that applied a fault,
 // a later process can read this file and undo what is still applied (`faultline recover`).
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { UndoSpec } from '../drivers/types.js';
+import { ownerAlive, processAlive, withLock, type ProcessOwner } from './ledger-lock.js';
+import type { SecretSource } from './secret-references.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
 
@@ -20,6 +22,12 @@ export interface LedgerIntent {
   targets: string[];
   undo: UndoSpec | null;
   at: string;
+  /** The run's process: while it lives, its faults are its own to undo (recover and other runs leave them). */
+  owner?: ProcessOwner;
+  /** When the guardian undoes it even though the run still lives (the fault's ttl). */
+  expiresAt?: string;
+  /** Where each `${secrets.<name>}` in this record comes from; the values themselves are never written. */
+  secrets?: Record<string, SecretSource>;
 }
 
 export type LedgerRecord =
@@ -27,8 +35,10 @@ export type LedgerRecord =
   | { kind: 'applied'; id: string; at: string }
   | { kind: 'apply-failed'; id: string; at: string; error: string }
   /** `notes`: what the undo found, such as a target already gone, so the ledger says why nothing was done. */
-  | { kind: 'undone'; id: string; at: string; by: 'run' | 'recover'; notes?: string[] }
-  | { kind: 'undo-failed'; id: string; at: string; error: string };
+  | { kind: 'undone'; id: string; at: string; by: 'run' | 'recover' | 'guardian'; notes?: string[] }
+  | { kind: 'undo-failed'; id: string; at: string; error: string }
+  /** `recover` or the guardian takes a fault before undoing it, so two of them never undo it at once. */
+  | { kind: 'claimed'; id: string; at: string; by: 'recover' | 'guardian'; pid: number };
 
 export type LedgerEntryState = 'applying' | 'applied' | 'apply-failed' | 'undone' | 'undo-failed' | 'irreversible';
 
@@ -41,11 +51,21 @@ export interface LedgerEntry {
   /** What the undo reported (a target that vanished before it, say). */
   notes?: string[];
   errors: string[];
+  /** The last process that took it for undoing; a claim by a live process is respected. */
+  claim?: { by: 'recover' | 'guardian'; pid: number; at: string };
 }
+
+export type ClaimResult = 'claimed' | 'settled' | 'missing' | { heldBy: 'recover' | 'guardian'; pid: number };
 
 /** An entry still needs undoing unless it was undone or has nothing to undo. */
 export function needsUndo(entry: LedgerEntry): boolean {
   return entry.intent.undo !== null && entry.state !== 'undone';
+}
+
+/** An entry whose run still lives: that run undoes it (or its guardian, at its ttl). */
+export function heldByLiveRun(entry: LedgerEntry): boolean {
+  const owner = entry.intent.owner;
+  return owner !== undefined && owner.pid !== process.pid && ownerAlive(owner);
 }
 
 export function foldLedger(records: LedgerRecord[]): LedgerEntry[] {
@@ -76,6 +96,9 @@ export function foldLedger(records: LedgerRecord[]): LedgerEntry[] {
         entry.state = 'undo-failed';
         entry.errors.push(record.error);
         break;
+      case 'claimed':
+        entry.claim = { by: record.by, pid: record.pid, at: record.at };
+        break;
     }
   }
   return [...entries.values()];
@@ -103,12 +126,14 @@ export function parseLedger(text: string, file: string): LedgerRecord[] {
 export class Ledger {
   readonly dir: string;
   readonly file: string;
+  readonly lockFile: string;
   private handle: FileHandle | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string) {
     this.dir = dir;
     this.file = join(dir, LEDGER_FILE);
+    this.lockFile = `${this.file}.lock`;
   }
 
   async entries(): Promise<LedgerEntry[]> {
@@ -126,18 +151,27 @@ export class Ledger {
     return (await this.entries()).filter(needsUndo);
   }
 
-  /** Appends a record and waits until it is on disk. Appends are serialised so records never interleave. */
-  append(record: LedgerRecord): Promise<void> {
-    const write = this.queue.then(async () => {
-      if (!this.handle) {
-        await mkdir(this.dir, { recursive: true });
-        this.handle = await open(this.file, 'a');
-      }
-      await this.handle.write(`${JSON.stringify(record)}\n`);
-      await this.handle.sync();
+  /** Serialises this process's ledger work, and takes the folder's lock for it (see ledger-lock.ts). */
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(async () => {
+      await mkdir(this.dir, { recursive: true });
+      return withLock(this.lockFile, work);
     });
-    this.queue = write.catch(() => undefined);
-    return write.catch((error: unknown) => {
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async write(record: LedgerRecord): Promise<void> {
+    // O_APPEND: every write lands at the end of the file as it is now, even after another process compacted it.
+    this.handle ??= await open(this.file, 'a');
+    await this.handle.write(`${JSON.stringify(record)}\n`);
+    await this.handle.sync();
+  }
+
+  /** Appends a record and waits until it is on disk. Appends never interleave, in this process or another. */
+  append(record: LedgerRecord): Promise<void> {
+    return this.locked(() => this.write(record)).catch((error: unknown) => {
+      if (error instanceof FaultlineError && error.code === 'E_LEDGER') throw error;
       throw new FaultlineError('E_LEDGER', `cannot write the ledger ${this.file}: ${errorMessage(error)}`, {
         cause: error,
         hint: 'No fault is applied without its ledger record; check the disk and the folder permissions.',
@@ -146,16 +180,32 @@ export class Ledger {
   }
 
   /**
-   * Drops settled history once nothing needs undoing, so the file does not grow without end.
-   * Written to a temporary file and renamed, so a crash leaves either the old or the new ledger.
+   * Takes an entry for undoing: `claimed` when this process may undo it now; `settled` when nothing is
+   * left to undo; `heldBy` when another live process (recover or a guardian) is undoing it.
+   */
+  claim(id: string, by: 'recover' | 'guardian'): Promise<ClaimResult> {
+    return this.locked(async () => {
+      const entry = (await this.entries()).find((e) => e.intent.id === id);
+      if (!entry) return 'missing';
+      if (!needsUndo(entry)) return 'settled';
+      const { claim } = entry;
+      if (claim && claim.pid !== process.pid && processAlive(claim.pid)) return { heldBy: claim.by, pid: claim.pid };
+      await this.write({ kind: 'claimed', id, at: new Date().toISOString(), by, pid: process.pid });
+      return 'claimed';
+    });
+  }
+
+  /**
+   * Drops settled history once nothing needs undoing, so the file does not grow without end. Under the
+   * lock, so no record another process appends can fall between the check and the truncation.
    */
   async compact(): Promise<void> {
+    await this.locked(async () => {
+      const entries = await this.entries();
+      if (entries.length === 0 || entries.some(needsUndo)) return;
+      await truncate(this.file, 0);
+    });
     await this.close();
-    const entries = await this.entries();
-    if (entries.length === 0 || entries.some(needsUndo)) return;
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temporary, '');
-    await rename(temporary, this.file);
   }
 
   async close(): Promise<void> {
@@ -164,8 +214,4 @@ export class Ledger {
     this.handle = undefined;
     await handle?.close();
   }
-}
-
-export function now(): string {
-  return new Date().toISOString();
 }

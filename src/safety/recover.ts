@@ -2,9 +2,9 @@
 // Idempotent: running it twice, or on faults that were never really applied, is harmless.
 import type { DriverRegistry } from '../drivers/registry.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
-import { Ledger, now, type LedgerEntry } from './ledger.js';
-import { runUndo } from './undo.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
+import { claimAndUndo } from './fault-lifecycle.js';
+import { heldByLiveRun, Ledger, type LedgerEntry } from './ledger.js';
 
 export interface RecoverOptions {
   ledgerDir: string;
@@ -21,8 +21,13 @@ export interface RecoveredEntry {
   action: string;
   targets: string[];
   undo: string;
-  result: 'undone' | 'failed' | 'would-undo';
+  /** `running`: the run that applied it still lives and undoes it itself; recover leaves it. */
+  result: 'undone' | 'failed' | 'would-undo' | 'running';
   error?: string;
+  /** What to do about the failure, such as how to provide a secret the undo needs. */
+  hint?: string;
+  /** The failure is the user's to fix (a secret not set): `recover` exits 2. */
+  needsInput?: boolean;
   logs: string[];
 }
 
@@ -41,7 +46,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverReport> {
   for (const entry of [...open].reverse()) entries.push(await recoverEntry(entry, ledger, options));
   await ledger.close();
   if (!options.dryRun) await ledger.compact();
-  return { ledger: ledger.file, entries, clean: entries.every((e) => e.result === 'undone') };
+  return { ledger: ledger.file, entries, clean: entries.every((e) => e.result === 'undone' || e.result === 'running') };
 }
 
 async function recoverEntry(entry: LedgerEntry, ledger: Ledger, options: RecoverOptions): Promise<RecoveredEntry> {
@@ -54,19 +59,23 @@ async function recoverEntry(entry: LedgerEntry, ledger: Ledger, options: Recover
     result: 'would-undo',
     logs: [],
   };
+  if (heldByLiveRun(entry)) {
+    result.result = 'running';
+    result.logs.push(`its run (pid ${entry.intent.owner!.pid}) is still running and undoes it itself`);
+    return result;
+  }
   if (options.dryRun) return result;
-  try {
-    await runUndo(
-      { registry: options.registry, cwd: options.cwd, env: options.env, runId: entry.intent.runId, clock: options.clock ?? systemClock, targets: new Map() },
-      undo,
-      result.logs,
-    );
-    await ledger.append({ kind: 'undone', id: entry.intent.id, at: now(), by: 'recover', ...(result.logs.length > 0 ? { notes: [...result.logs] } : {}) });
-    result.result = 'undone';
-  } catch (error) {
-    result.result = 'failed';
-    result.error = errorMessage(error);
-    await ledger.append({ kind: 'undo-failed', id: entry.intent.id, at: now(), error: errorMessage(error) });
+  const env = { registry: options.registry, cwd: options.cwd, env: options.env, runId: entry.intent.runId, clock: options.clock ?? systemClock, targets: new Map() };
+  const { result: done, outcome } = await claimAndUndo(ledger, entry, env, 'recover');
+  result.logs = outcome.logs;
+  result.result = done;
+  if (outcome.error !== undefined) {
+    result.error = errorMessage(outcome.error);
+    if (outcome.error instanceof FaultlineError) {
+      if (outcome.error.hint) result.hint = outcome.error.hint;
+      // A secret that cannot be read is the user's to provide: exit 2, as for any input.
+      if (outcome.error.code === 'E_INPUT') result.needsInput = true;
+    }
   }
   return result;
 }
