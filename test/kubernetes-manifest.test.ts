@@ -92,7 +92,7 @@ async function allowed(cluster: KubernetesSettings, namespace: string, account: 
 
 /** A kubeconfig holding a token of the ServiceAccount, its context named as in a pod. */
 async function serviceAccountKubeconfig(cluster: KubernetesSettings, namespace: string, account: string): Promise<string> {
-  const token = await kubeClients(cluster).core.createNamespacedServiceAccountToken({ name: account, namespace, body: { spec: { expirationSeconds: 600 } } });
+  const token = await kubeClients(cluster).core.createNamespacedServiceAccountToken({ name: account, namespace, body: { spec: { audiences: [], expirationSeconds: 600 } } });
   const current = cluster.kubeConfig.getCurrentCluster()!;
   const ca = current.caData ? { 'certificate-authority-data': current.caData } : current.caFile ? { 'certificate-authority': current.caFile } : { 'insecure-skip-tls-verify': true };
   const file = join(dir, `${account}.kubeconfig`);
