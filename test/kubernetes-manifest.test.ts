@@ -7,7 +7,6 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { AuthorizationV1Api, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, type KubernetesObject, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -15,6 +14,7 @@ import { main } from '../src/cli/main.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import type { Journal } from '../src/engine/journal.js';
 import { REPO_ROOT } from './support/cli.js';
+import { captureIo as captureIoIn } from './support/io.js';
 import { createDeployment, createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
 import { requireKubernetes, type KubernetesSettings } from './support/testenv.js';
 
@@ -47,17 +47,8 @@ afterAll(async () => {
   await deleteNamespace(settings, other);
 });
 
-function captureIo(env: Record<string, string | undefined> = {}) {
-  const out = { stdout: '', stderr: '' };
-  const stream = (key: 'stdout' | 'stderr') =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        out[key] += String(chunk);
-        done();
-      },
-    });
-  return { io: { stdout: stream('stdout'), stderr: stream('stderr'), env: { ...process.env, NO_COLOR: '1', ...env }, cwd: REPO_ROOT }, out };
-}
+// The run below reads KUBECONFIG and HOME from the io's env, as the CLI does from the process's.
+const captureIo = (env: Record<string, string | undefined> = {}) => captureIoIn(REPO_ROOT, { ...process.env, ...env });
 
 /** The manifest as the CLI prints it, parsed back into objects. */
 async function manifest(args: string[]): Promise<KubernetesObject[]> {
