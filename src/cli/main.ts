@@ -136,6 +136,29 @@ Exit code 0 when the report was written, whatever the runs' results; 2 when a jo
       setExitCode(await initCommand(path, flags, io));
     });
 
+  const kubernetes = program.command('kubernetes').description('run experiments in a Kubernetes cluster');
+  kubernetes
+    .command('manifest')
+    .description('print the YAML that runs an experiment in the cluster: a Job (or a CronJob with --schedule), its ServiceAccount and least-privilege RBAC')
+    .argument('<experiment>', 'experiment file')
+    .option('--var <key=value>', 'set a variable, as `run --var` takes it; passed on to the run in the pod; repeatable', collect)
+    .option('--name <name>', 'name of every object (default: faultline-<file name>)')
+    .option('--namespace <namespace>', "namespace of the ServiceAccount and the Job (default: the experiment's first allowed namespace)")
+    .option('--image <image>', 'faultline image to run', `faultline:${FAULTLINE_VERSION}`)
+    .option('--schedule <cron>', 'a CronJob on this schedule ("0 3 * * *"), with concurrencyPolicy Forbid, instead of a Job')
+    .option('--output-dir <path>', 'where the pod writes the journal, JUnit and Markdown, a folder per run', '/var/lib/faultline')
+    .option('--output-claim <pvc>', 'mount this PersistentVolumeClaim at --output-dir (default: an emptyDir, gone with the pod)')
+    .addHelpText(
+      'after',
+      `
+The experiment's kubernetes targets must allow the context inClusterContext (the pod's service account),
+for example with --var k8s.context=inClusterContext. Apply with: kubectl apply --server-side -f -`,
+    )
+    .action(async (file: string, flags) => {
+      const { manifestCommand } = await import('./kubernetes.js');
+      setExitCode(await manifestCommand(file, flags, io, await registry()));
+    });
+
   program
     .command('schema')
     .description('print the JSON Schema of experiment files (for editors and CI)')
