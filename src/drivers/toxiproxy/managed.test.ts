@@ -100,7 +100,9 @@ describe('managed toxiproxy-server', () => {
     expect((await httpGet(port)).ms).toBeGreaterThan(270);
     expect(await toxiproxyDriver.probes.toxics.run({ proxy: 'api', mine: true }, driverCtx)).toMatchObject({ count: 1, types: ['latency'] });
     await runUndo(fault.undo!, driverCtx);
-    expect((await httpGet(port)).ms).toBeLessThan(300); // the 300 ms toxic is gone
+    // The toxic is gone from the server (how fast answers come back is a figure for bench/, not a test).
+    expect(await toxiproxyDriver.probes.toxics.run({ proxy: 'api', mine: true }, driverCtx)).toMatchObject({ count: 0 });
+    expect((await httpGet(port)).status).toBe(200);
     const logs = await runUndo(prepared.undo!, driverCtx);
     expect(logs.join('\n')).toMatch(/deleted proxy api[^]*stopped the managed toxiproxy-server/);
     expect(await isRunning(pid)).toBe(false);
@@ -115,7 +117,8 @@ describe('managed toxiproxy-server', () => {
     const fault = await addLatency(driverCtx, 500);
     const recoverCtx = testDriverContext({ runId: driverCtx.runId }, toxiproxyDriver);
     expect((await runUndo(fault.undo!, recoverCtx)).join()).toMatch(/removed toxic/);
-    expect((await httpGet(port)).ms).toBeLessThan(500); // the 500 ms toxic is gone
+    expect(await toxiproxyDriver.probes.toxics.run({ proxy: 'api', mine: true }, driverCtx)).toMatchObject({ count: 0 });
+    expect((await httpGet(port)).status).toBe(200);
     await runUndo(prepared.undo!, recoverCtx);
     expect(await isRunning(pid)).toBe(false);
   });

@@ -136,7 +136,6 @@ describe('toxics against real traffic', () => {
     expect(await toxicCount(proxy.name)).toBe(0);
     const after = await httpGet(proxy.port);
     expect(after.bytes).toBe(BIG_BYTES);
-    expect(after.ms).toBeLessThan(slow.ms); // faster than while capped
   });
 
   it('slow-close, slicer and limit-data take effect and are undone', async (ctx) => {
