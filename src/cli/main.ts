@@ -28,8 +28,18 @@ function driverOptions(command: Command): Command {
   return command;
 }
 
-/** The registry given to main() (tests), or the built-in drivers, loaded at first use. */
+/**
+ * The registry given to main() (tests), or the built-in drivers, each loaded when an experiment names it
+ * (validate, plan and run load only the drivers their experiment uses).
+ */
 type RegistrySource = () => Promise<DriverRegistry>;
+
+/** For the commands that may touch any driver: recover (whatever the ledger holds), drivers, manifest. */
+async function everyDriver(registry: RegistrySource): Promise<DriverRegistry> {
+  const loaded = await registry();
+  await loaded.loadAll();
+  return loaded;
+}
 
 export function buildProgram(io: CliIo, registry: RegistrySource, setExitCode: (code: number) => void): Command {
   const program = new Command('faultline')
@@ -123,7 +133,7 @@ Exit code 0 when the report was written, whatever the runs' results; 2 when a jo
     .option('--json', 'print the report as JSON')
     .action(async (flags) => {
       const { recoverCommand } = await import('./recover.js');
-      setExitCode(await recoverCommand(flags, io, await registry()));
+      setExitCode(await recoverCommand(flags, io, await everyDriver(registry)));
     });
 
   program
@@ -156,7 +166,7 @@ for example with --var k8s.context=inClusterContext. Apply with: kubectl apply -
     )
     .action(async (file: string, flags) => {
       const { manifestCommand } = await import('./kubernetes.js');
-      setExitCode(await manifestCommand(file, flags, io, await registry()));
+      setExitCode(await manifestCommand(file, flags, io, await everyDriver(registry)));
     });
 
   program
@@ -174,7 +184,7 @@ for example with --var k8s.context=inClusterContext. Apply with: kubectl apply -
     .option('--json', 'print the catalog as JSON')
     .action(async (name: string | undefined, flags) => {
       const { driversCommand } = await import('./drivers.js');
-      setExitCode(driversCommand(name, flags, io, await registry()));
+      setExitCode(driversCommand(name, flags, io, await everyDriver(registry)));
     });
 
   return program;
@@ -182,7 +192,7 @@ for example with --var k8s.context=inClusterContext. Apply with: kubectl apply -
 
 export async function main(argv: string[], io: CliIo = processIo(), registry?: DriverRegistry): Promise<number> {
   let exitCode: number = ExitCode.passed;
-  const loadRegistry: RegistrySource = async () => registry ?? (await import('../drivers/builtin.js')).createDefaultRegistry();
+  const loadRegistry: RegistrySource = async () => registry ?? (await import('../drivers/builtin.js')).createLazyRegistry();
   const program = buildProgram(io, loadRegistry, (code) => {
     exitCode = code;
   });

@@ -19,13 +19,17 @@ function exitBeforeStart(signal: NodeJS.Signals): void {
   process.exit(ExitCode.interrupted);
 }
 
-let early: ((signal: NodeJS.Signals) => void) | undefined;
+// The early handler lives on the process, not in this module: bin/faultline.js installs it from the
+// small compiled module, and the CLI's bundle (its own copy of this file) must find it to replace it.
+const EARLY = Symbol.for('faultline.earlyInterruptHandler');
+type EarlySlot = { [EARLY]?: (signal: NodeJS.Signals) => void };
+const slot = globalThis as EarlySlot;
 
 /** Called first thing by bin/faultline.js, before the CLI's modules load. */
 export function installEarlyInterruptHandler(): void {
-  if (early) return;
-  early = exitBeforeStart;
-  for (const name of SIGNALS) process.on(name, early);
+  if (slot[EARLY]) return;
+  slot[EARLY] = exitBeforeStart;
+  for (const name of SIGNALS) process.on(name, exitBeforeStart);
 }
 
 /**
@@ -50,7 +54,7 @@ export function handleInterrupts(onFirst: (signal: NodeJS.Signals) => void, onSe
     onSecond(signal);
     process.exit(ExitCode.interrupted);
   };
-  const previous = early;
+  const previous = slot[EARLY];
   for (const name of SIGNALS) {
     if (previous) process.off(name, previous);
     process.on(name, handler);

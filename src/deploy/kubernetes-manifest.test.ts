@@ -11,7 +11,7 @@ import { kubernetesDriver } from '../drivers/kubernetes/index.js';
 import { loadExperiment } from '../experiment/load.js';
 import { kubernetesManifest, type KubernetesObject, type ManifestOptions } from './kubernetes-manifest.js';
 
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 const repo = resolve(import.meta.dirname, '../..');
 const inCluster = { k8s: { context: 'inClusterContext', namespace: 'shop' } };
 

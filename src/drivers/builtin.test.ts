@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from './builtin.js';
 
+const registry = await createDefaultRegistry();
+
 describe('default registry', () => {
-  const registry = createDefaultRegistry();
 
   it('resolves bare driver names to their default probe and action', () => {
     expect(registry.resolveProbe('http').ref).toBe('http.request');

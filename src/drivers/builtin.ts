@@ -1,20 +1,37 @@
 // The drivers faultline ships with, in one list: adding a driver means adding it here, nowhere else.
-import { commandDriver } from './command/index.js';
-import { dockerDriver } from './docker/index.js';
-import { faultproxyDriver } from './faultproxy/index.js';
-import { httpDriver } from './http/index.js';
-import { kubernetesDriver } from './kubernetes/index.js';
-import { processDriver } from './process/index.js';
-import { prometheusDriver } from './prometheus/index.js';
-import { DriverRegistry } from './registry.js';
-import { tcpDriver } from './tcp/index.js';
-import { toxiproxyDriver } from './toxiproxy/index.js';
+// Each is a loader, so a command loads only the drivers its experiment names (each driver's module holds
+// its schemas; its client library loads later still, at its first call).
+import { DriverRegistry, type DriverLoader } from './registry.js';
 import type { Driver } from './types.js';
 
-export function builtinDrivers(): Driver[] {
-  return [httpDriver, tcpDriver, commandDriver, processDriver, dockerDriver, toxiproxyDriver, faultproxyDriver, kubernetesDriver, prometheusDriver];
+const BUILTIN_DRIVERS: ReadonlyMap<string, DriverLoader> = new Map<string, DriverLoader>([
+  ['http', async () => (await import('./http/index.js')).httpDriver],
+  ['tcp', async () => (await import('./tcp/index.js')).tcpDriver],
+  ['command', async () => (await import('./command/index.js')).commandDriver],
+  ['process', async () => (await import('./process/index.js')).processDriver],
+  ['docker', async () => (await import('./docker/index.js')).dockerDriver],
+  ['toxiproxy', async () => (await import('./toxiproxy/index.js')).toxiproxyDriver],
+  ['faultproxy', async () => (await import('./faultproxy/index.js')).faultproxyDriver],
+  ['kubernetes', async () => (await import('./kubernetes/index.js')).kubernetesDriver],
+  ['prometheus', async () => (await import('./prometheus/index.js')).prometheusDriver],
+]);
+
+/** The built-in drivers' names, in the order `faultline drivers` lists them. */
+export const BUILTIN_DRIVER_NAMES: readonly string[] = [...BUILTIN_DRIVERS.keys()];
+
+/** Every built-in driver, loaded. */
+export async function builtinDrivers(): Promise<Driver[]> {
+  return Promise.all([...BUILTIN_DRIVERS.values()].map((load) => load()));
 }
 
-export function createDefaultRegistry(): DriverRegistry {
-  return new DriverRegistry(builtinDrivers());
+/** A registry with every built-in driver loaded (recover, the guardian, `faultline drivers`). */
+export async function createDefaultRegistry(): Promise<DriverRegistry> {
+  const registry = createLazyRegistry();
+  await registry.loadAll();
+  return registry;
+}
+
+/** A registry that loads each built-in driver when asked to (`registry.load(names)`). */
+export function createLazyRegistry(): DriverRegistry {
+  return new DriverRegistry([], BUILTIN_DRIVERS);
 }

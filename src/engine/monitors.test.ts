@@ -4,7 +4,7 @@ import { abortSchema } from '../experiment/schema.js';
 import type { ActivityRecord } from './journal.js';
 import { isMonitor, pollingOf, unreachable } from './monitors.js';
 
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 const condition = (fields: Record<string, unknown>) => abortSchema.parse(fields);
 const record = (fields: Partial<ActivityRecord>): ActivityRecord =>
   ({ key: 'k', phase: 'abort-check', kind: 'probe', ref: 'x', name: 'n', startedAt: '', endedAt: '', durationMs: 0, status: 'succeeded', ...fields }) as ActivityRecord;

@@ -72,7 +72,7 @@ function counterDriver(behaviour: Behaviour, judged: ReachReadings[]): Driver {
 
 async function run(behaviour: Behaviour, { workload = true } = {}) {
   const judged: ReachReadings[] = [];
-  const registry = new DriverRegistry([...builtinDrivers(), counterDriver(behaviour, judged)]);
+  const registry = new DriverRegistry([...(await builtinDrivers()), counterDriver(behaviour, judged)]);
   const port = (server.address() as AddressInfo).port;
   const file = join(dir, 'experiment.yaml');
   await writeFile(

@@ -13,7 +13,7 @@ import { runExperiment } from './run.js';
 let dir: string;
 let server: ChildProcess;
 let port: number;
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'faultline-workload-'));

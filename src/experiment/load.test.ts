@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FaultlineError, InvalidInputError } from '../core/errors.js';
+import { createLazyRegistry } from '../drivers/builtin.js';
 import { DriverRegistry } from '../drivers/registry.js';
 import type { Driver } from '../drivers/types.js';
 import { findExperimentFiles, loadExperiment, MAX_FILE_BYTES, parseVarAssignments, readVarFile } from './load.js';
@@ -306,5 +307,38 @@ describe('findExperimentFiles', () => {
 
   it('refuses a missing folder', async () => {
     await expect(findExperimentFiles(join(dir, 'nope'))).rejects.toMatchObject({ code: 'E_FILE' });
+  });
+});
+
+describe('loading only the drivers an experiment names', () => {
+  const experiment = (fault: string) => `version: 1
+title: lazy
+targets:
+  toxiproxy: { url: "http://127.0.0.1:8474" }
+hypothesis:
+  title: up
+  probes:
+    - { probe: http, with: { url: "http://127.0.0.1:1/" } }
+method:
+  - { fault: ${fault}, with: { pid: 1 }, at: 0s, duration: 1s }
+verdicts:
+  retries: { metric: { query: "up" } }
+`;
+
+  it('loads the drivers of activities, targets and metric verdicts, and no other', async () => {
+    await write('lazy.yaml', experiment('process.stop'));
+    const lazy = createLazyRegistry();
+    await loadExperiment('lazy.yaml', { cwd: dir, env: {}, registry: lazy }).catch(() => undefined);
+    for (const name of ['http', 'process', 'toxiproxy', 'prometheus']) expect(() => lazy.get(name), name).not.toThrow();
+    for (const name of ['docker', 'kubernetes', 'faultproxy', 'tcp', 'command']) expect(() => lazy.get(name), name).toThrow(/before it was loaded/);
+  });
+
+  it('loads every driver when the experiment has a problem, so the hint can name any entry', async () => {
+    await write('lazy-typo.yaml', experiment('process.stpo'));
+    const lazy = createLazyRegistry();
+    const error = await loadExperiment('lazy-typo.yaml', { cwd: dir, env: {}, registry: lazy }).then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(lazy.partial).toBe(false);
+    expect(JSON.stringify((error as InvalidInputError).problems)).toMatch(/did you mean process\.stop/);
   });
 });

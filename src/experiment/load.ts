@@ -13,6 +13,7 @@ import {
   explainIssues,
   formatPath,
   stepReferencesOutsideActivities,
+  driverNamesIn,
   validateAgainstDrivers,
   validateWellFormedParts,
   type DocumentIssue,
@@ -100,9 +101,18 @@ export async function loadExperiment(file: string, options: LoadOptions): Promis
   // The checks against drivers, verdicts and step ids read the experiment's shape, so they run on
   // the checked experiment; when the schema failed, only on the parts that are well-formed by
   // themselves (a document of the wrong shape would crash them or make them report nonsense).
-  const semanticIssues = result.success
-    ? validateAgainstDrivers(result.data, options.registry)
-    : validateWellFormedParts(substituted, options.registry).filter(notWithin(schemaIssues));
+  const checkSemantics = () =>
+    result.success
+      ? validateAgainstDrivers(result.data, options.registry)
+      : validateWellFormedParts(substituted, options.registry).filter(notWithin(schemaIssues));
+  // Only the drivers the document names load; when something is wrong, every driver, so that a
+  // "did you mean" hint can name an entry of a driver the document does not use.
+  await options.registry.load(driverNamesIn(substituted));
+  let semanticIssues = checkSemantics();
+  if ((semanticIssues.length > 0 || schemaIssues.length > 0) && options.registry.partial) {
+    await options.registry.loadAll();
+    semanticIssues = checkSemantics();
+  }
   // A string whose substitution failed is reported once, not again as a value of the wrong type.
   issues.push(
     ...[...schemaIssues, ...semanticIssues].filter(notWithin(substitutionProblems)),

@@ -367,6 +367,29 @@ function activityGroups(sections: ActivitySections): Activity[][] {
   ];
 }
 
+/**
+ * The drivers a document names, read from its raw shape (before or after the schema): every activity's
+ * `driver.entry` (or bare `driver`), every `targets` key, and Prometheus when a verdict reads a metric.
+ * The registry loads these before the document is checked or run.
+ */
+export function driverNamesIn(document: Record<string, unknown>): Set<string> {
+  const list = (value: unknown) => (Array.isArray(value) ? value : undefined);
+  const hypothesis = isPlainObject(document.hypothesis) ? document.hypothesis : {};
+  const groups = activityGroups({
+    setup: list(document.setup),
+    hypothesisProbes: list(hypothesis.probes),
+    abort: list(document.abort),
+    method: list(document.method),
+    rollbacks: list(document.rollbacks),
+    teardown: list(document.teardown),
+  });
+  const names = new Set(groups.flat().map((activity) => activity.ref.split('.')[0]!));
+  if (isPlainObject(document.targets)) for (const name of Object.keys(document.targets)) names.add(name);
+  const verdicts = isPlainObject(document.verdicts) ? document.verdicts : {};
+  if (Object.values(verdicts).some((verdict) => isPlainObject(verdict) && verdict.metric !== undefined)) names.add('prometheus');
+  return names;
+}
+
 /** Checks a schema-valid experiment against the registry. Returns every problem found. */
 export function validateAgainstDrivers(experiment: Experiment, registry: DriverRegistry): DocumentIssue[] {
   const issues: DocumentIssue[] = [];
@@ -530,7 +553,7 @@ function wrongKindHint(activity: Activity, registry: DriverRegistry): string | u
 
 function checkTargets(targets: unknown, registry: DriverRegistry): DocumentIssue[] {
   const issues: DocumentIssue[] = [];
-  const known = registry.list().map((driver) => driver.name);
+  const known = registry.driverNames();
   for (const [name, settings] of Object.entries(isPlainObject(targets) ? targets : {})) {
     if (!registry.has(name)) {
       const close = closestName(name, known);

@@ -34,7 +34,7 @@ async function loadUndoer(args: GuardianArgs, ledger: Ledger): Promise<Undoer> {
     import('./fault-lifecycle.js'),
     import('../core/clock.js'),
   ]);
-  const registry = createDefaultRegistry();
+  const registry = await createDefaultRegistry();
   return async (entry) => {
     const env = { registry, cwd: args.cwd, env: process.env, runId: entry.intent.runId, clock: systemClock, targets: new Map() };
     const { result, outcome } = await claimAndUndo(ledger, entry, env, 'guardian');

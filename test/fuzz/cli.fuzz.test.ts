@@ -27,7 +27,7 @@ describe('faultline validate on hostile files', () => {
 
   it(`refuses ${SAMPLE} of them with exit code 2, each at its line and column, without a stack trace (seed ${SEED})`, async () => {
     const bases = loadBases(REPO_ROOT);
-    const registry = createDefaultRegistry();
+    const registry = await createDefaultRegistry();
     // The first inputs the loader refuses: every one of them must be refused the same way at the command line.
     const files: string[] = [];
     for (const [index, input] of fc.sample(hostileInput, { seed: SEED, numRuns: 500 }).entries()) {

@@ -24,7 +24,7 @@ const PATH = process.env.FAULTLINE_FUZZ_PATH;
 const CPU_LIMIT_MS = 2000;
 
 const bases = loadBases(REPO_ROOT);
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 
 interface Failure {
   cause: string;

@@ -33,7 +33,7 @@ export async function startFaultProxy(proxies: Record<string, unknown>[], option
   const ctx = testDriverContext({ runId, seed: options.seed ?? 1, cwd: options.cwd ?? process.cwd(), target: faultproxyDriver.target.parse({ proxies }), log: (m) => logs.push(m) });
   const prepared = (await faultproxyDriver.provision.prepare(ctx))!;
   const output = (await faultproxyDriver.provision.apply(prepared, ctx)) as { pid: number; listen: Record<string, string> };
-  const registry = createDefaultRegistry();
+  const registry = await createDefaultRegistry();
   const undo = async (spec: UndoSpec) => {
     const undoLogs: string[] = [];
     await runUndo({ cwd: ctx.cwd, env: ctx.env, registry, targets: new Map([['faultproxy', ctx.target]]), runId, clock: systemClock } as never, spec, undoLogs);

@@ -3,7 +3,7 @@
 // call is bounded by its own timeout besides the caller's signal.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Agent, fetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { FaultlineError } from '../../core/errors.js';
@@ -39,10 +39,20 @@ export type PrometheusTarget = z.output<typeof targetSchema>;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
+/** The TLS settings with their files read (read when the connection is made, so a missing file is an early error). */
+interface TlsSettings {
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  rejectUnauthorized: boolean;
+}
+
 export interface Connection {
   url: string;
   headers: Record<string, string>;
-  dispatcher: Dispatcher | undefined;
+  tls: TlsSettings | undefined;
+  /** The TLS agent, made at the first call: undici loads only when a call is made, not when an experiment is validated. */
+  dispatcher?: Dispatcher;
   timeoutMs: number;
 }
 
@@ -55,12 +65,12 @@ export function connectionFor(target: PrometheusTarget | undefined, cwd: string,
   return {
     url: (urlOverride ?? settings.url ?? DEFAULT_PROMETHEUS_URL).replace(/\/+$/, ''),
     headers,
-    dispatcher: settings.tls ? tlsAgent(settings.tls, cwd) : undefined,
+    tls: settings.tls ? readTls(settings.tls, cwd) : undefined,
     timeoutMs: settings.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
   };
 }
 
-function tlsAgent(tls: NonNullable<PrometheusTarget['tls']>, cwd: string): Dispatcher {
+function readTls(tls: NonNullable<PrometheusTarget['tls']>, cwd: string): TlsSettings {
   const read = (file: string | undefined, what: string): string | undefined => {
     if (file === undefined) return undefined;
     try {
@@ -71,14 +81,7 @@ function tlsAgent(tls: NonNullable<PrometheusTarget['tls']>, cwd: string): Dispa
       });
     }
   };
-  return new Agent({
-    connect: {
-      ca: read(tls.ca, 'ca'),
-      cert: read(tls.cert, 'cert'),
-      key: read(tls.key, 'key'),
-      rejectUnauthorized: tls.insecure !== true,
-    },
-  });
+  return { ca: read(tls.ca, 'ca'), cert: read(tls.cert, 'cert'), key: read(tls.key, 'key'), rejectUnauthorized: tls.insecure !== true };
 }
 
 /** Prometheus could not be reached or did not answer in time: an outside signal that is missing, not a miss. */
@@ -111,6 +114,8 @@ async function call(connection: Connection, path: string, params: Record<string,
   signal.addEventListener('abort', stop, { once: true });
   try {
     if (signal.aborted) throw signal.reason;
+    const { Agent, fetch } = await import('undici');
+    if (connection.tls && !connection.dispatcher) connection.dispatcher = new Agent({ connect: connection.tls });
     const body = new URLSearchParams(params).toString();
     // POST with a form body: long PromQL does not fit in a URL, and every Prometheus accepts it.
     const response = await fetch(url, {

@@ -2,9 +2,8 @@
 // else: every request is bounded in time, a refused request keeps the server's status and message,
 // proxies are updated with PATCH, and proxies are listed with their toxics. The library (4.x) declares
 // engines node >= 18 and ships CommonJS with its own types; it uses the global fetch, so Node 20 suits it.
-import { Proxy as LibraryProxy, Toxiproxy, type ICreateToxicBody } from 'toxiproxy-node-client';
+import type { ICreateToxicBody, Proxy as LibraryProxy, Toxiproxy } from 'toxiproxy-node-client';
 // Not re-exported by the package's index, but its own module, with types, in the published files.
-import { HttpClient } from 'toxiproxy-node-client/dist/HttpClient.js';
 import { FaultlineError, errorMessage } from '../../core/errors.js';
 
 /** Longest one API call may take: a server that accepts connections but never answers must not hang a run. */
@@ -63,86 +62,108 @@ function describeFetchFailure(error: unknown): { message: string; refused: boole
   return { message: errorMessage(error), refused: false };
 }
 
-/**
- * The library's HttpClient throws "Request failed with status code 409" and drops the body, where the
- * server says which proxy or toxic is missing or taken; it has no timeout; and it has no PATCH, which the
- * server prefers for updates (it logs POST as deprecated). This subclass replaces the transport of the
- * library's public methods, so the library's Toxiproxy, Proxy and Toxic objects all go through it.
- */
-class BoundedHttpClient extends HttpClient {
-  constructor(private readonly baseUrl: string) {
-    super();
-  }
+/** The library's objects for one server, loaded at the first call (validating an experiment never loads it). */
+interface Library {
+  client: Toxiproxy;
+  http: BoundedTransport;
+  Proxy: typeof LibraryProxy;
+}
 
-  override async get<T>(url: string): Promise<{ data: T }> {
-    return { data: (await this.send('GET', url)) as T };
-  }
+interface BoundedTransport {
+  get<T>(url: string): Promise<{ data: T }>;
+  patch<T>(url: string, body: unknown): Promise<{ data: T }>;
+  delete(url: string): Promise<void>;
+}
 
-  override async post<T>(url: string, body?: unknown): Promise<{ data: T }> {
-    return { data: (await this.send('POST', url, body)) as T };
-  }
-
-  async patch<T>(url: string, body: unknown): Promise<{ data: T }> {
-    return { data: (await this.send('PATCH', url, body)) as T };
-  }
-
-  override async delete(url: string): Promise<void> {
-    await this.send('DELETE', url);
-  }
-
-  override async getText(url: string): Promise<string> {
-    return String(await this.send('GET', url, undefined, true));
-  }
-
-  private async send(method: string, url: string, body?: unknown, asText = false): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      });
-    } catch (error) {
-      const { message, refused } = describeFetchFailure(error);
-      throw new ToxiproxyUnreachableError(this.baseUrl, refused, message);
+async function loadLibrary(baseUrl: string): Promise<Library> {
+  const [{ Toxiproxy, Proxy }, { HttpClient }] = await Promise.all([import('toxiproxy-node-client'), import('toxiproxy-node-client/dist/HttpClient.js')]);
+  /**
+   * The library's HttpClient throws "Request failed with status code 409" and drops the body, where the
+   * server says which proxy or toxic is missing or taken; it has no timeout; and it has no PATCH, which the
+   * server prefers for updates (it logs POST as deprecated). This subclass replaces the transport of the
+   * library's public methods, so the library's Toxiproxy, Proxy and Toxic objects all go through it.
+   */
+  class BoundedHttpClient extends HttpClient {
+    constructor(private readonly baseUrl: string) {
+      super();
     }
-    const text = await response.text();
-    const path = url.slice(this.baseUrl.length) || '/';
-    if (!response.ok) {
-      // The server answers errors as {"error": "...", "status": N}.
-      let message = text.trim();
+
+    override async get<T>(url: string): Promise<{ data: T }> {
+      return { data: (await this.send('GET', url)) as T };
+    }
+
+    override async post<T>(url: string, body?: unknown): Promise<{ data: T }> {
+      return { data: (await this.send('POST', url, body)) as T };
+    }
+
+    async patch<T>(url: string, body: unknown): Promise<{ data: T }> {
+      return { data: (await this.send('PATCH', url, body)) as T };
+    }
+
+    override async delete(url: string): Promise<void> {
+      await this.send('DELETE', url);
+    }
+
+    override async getText(url: string): Promise<string> {
+      return String(await this.send('GET', url, undefined, true));
+    }
+
+    private async send(method: string, url: string, body?: unknown, asText = false): Promise<unknown> {
+      let response: Response;
       try {
-        message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
-      } catch {
-        // not JSON: keep the text
+        response = await fetch(url, {
+          method,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        });
+      } catch (error) {
+        const { message, refused } = describeFetchFailure(error);
+        throw new ToxiproxyUnreachableError(this.baseUrl, refused, message);
       }
-      throw new ToxiproxyApiError(method, path, response.status, message || response.statusText);
-    }
-    if (asText || text.trim() === '') return text;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
+      const text = await response.text();
+      const path = url.slice(this.baseUrl.length) || '/';
+      if (!response.ok) {
+        // The server answers errors as {"error": "...", "status": N}.
+        let message = text.trim();
+        try {
+          message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
+        } catch {
+          // not JSON: keep the text
+        }
+        throw new ToxiproxyApiError(method, path, response.status, message || response.statusText);
+      }
+      if (asText || text.trim() === '') return text;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
     }
   }
+
+  const client = new Toxiproxy(baseUrl);
+  const http = new BoundedHttpClient(baseUrl);
+  // Proxy and Toxic objects copy `api` from here when they are made, so every call uses the bounded transport.
+  client.api = http;
+  return { client, http, Proxy };
 }
 
 /** The calls the driver makes, on the library's objects where they fit. */
 export class ToxiproxyConnection {
-  private readonly client: Toxiproxy;
-  private readonly http: BoundedHttpClient;
+  private library: Promise<Library> | undefined;
 
   constructor(readonly url: string) {
     this.url = url.replace(/\/+$/, '');
-    this.client = new Toxiproxy(this.url);
-    this.http = new BoundedHttpClient(this.url);
-    // Proxy and Toxic objects copy `api` from here when they are made, so every call uses the bounded transport.
-    this.client.api = this.http;
+  }
+
+  private lib(): Promise<Library> {
+    this.library ??= loadLibrary(this.url);
+    return this.library;
   }
 
   /** The server's version; v2 answers {"version": "…"}, older ones the bare text. */
   async version(): Promise<string> {
-    const text = (await this.client.getVersion()).trim();
+    const text = (await (await this.lib()).client.getVersion()).trim();
     try {
       return String((JSON.parse(text) as { version?: unknown }).version ?? text);
     } catch {
@@ -155,14 +176,14 @@ export class ToxiproxyConnection {
    * server sends, so the list is read through the same transport as plain JSON.
    */
   async proxies(): Promise<ProxyInfo[]> {
-    const { data } = await this.http.get<Record<string, ProxyInfo>>(`${this.url}/proxies`);
+    const { data } = await (await this.lib()).http.get<Record<string, ProxyInfo>>(`${this.url}/proxies`);
     return Object.values(data ?? {}).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** One proxy with its toxics, or undefined when the server has no such proxy. */
   async proxy(name: string): Promise<ProxyInfo | undefined> {
     try {
-      const { data } = await this.http.get<ProxyInfo>(`${this.url}/proxies/${encodeURIComponent(name)}`);
+      const { data } = await (await this.lib()).http.get<ProxyInfo>(`${this.url}/proxies/${encodeURIComponent(name)}`);
       return data;
     } catch (error) {
       if (error instanceof ToxiproxyApiError && error.status === 404) return undefined;
@@ -171,14 +192,14 @@ export class ToxiproxyConnection {
   }
 
   async createProxy(body: { name: string; listen: string; upstream: string }): Promise<ProxyInfo> {
-    const proxy = await this.client.createProxy({ ...body, enabled: true });
+    const proxy = await (await this.lib()).client.createProxy({ ...body, enabled: true });
     return { name: proxy.name, listen: proxy.listen, upstream: proxy.upstream, enabled: proxy.enabled, toxics: [] };
   }
 
   /** True when it was deleted, false when it was not there. */
   async deleteProxy(name: string): Promise<boolean> {
     try {
-      await this.client.api.delete(`${this.url}/proxies/${encodeURIComponent(name)}`);
+      await (await this.lib()).http.delete(`${this.url}/proxies/${encodeURIComponent(name)}`);
       return true;
     } catch (error) {
       if (error instanceof ToxiproxyApiError && error.status === 404) return false;
@@ -191,7 +212,7 @@ export class ToxiproxyConnection {
    * logs as deprecated; PATCH with only `enabled` changes nothing else.
    */
   async setEnabled(name: string, enabled: boolean): Promise<ProxyInfo> {
-    const { data } = await this.http.patch<ProxyInfo>(`${this.url}/proxies/${encodeURIComponent(name)}`, { enabled });
+    const { data } = await (await this.lib()).http.patch<ProxyInfo>(`${this.url}/proxies/${encodeURIComponent(name)}`, { enabled });
     return data;
   }
 
@@ -202,7 +223,8 @@ export class ToxiproxyConnection {
   async addToxic(proxyName: string, toxic: ToxicInfo): Promise<ToxicInfo> {
     // A Proxy object needs only the name to add a toxic: skipping the library's GET keeps a round trip
     // off the time between a fault's scheduled start and its toxic being live.
-    const proxy = new LibraryProxy(this.client, { name: encodeURIComponent(proxyName), listen: '', upstream: '', enabled: true, toxics: [] });
+    const { client, Proxy } = await this.lib();
+    const proxy = new Proxy(client, { name: encodeURIComponent(proxyName), listen: '', upstream: '', enabled: true, toxics: [] });
     const body = toxic as unknown as ICreateToxicBody<Record<string, number>>;
     const created = await proxy.addToxic(body);
     return created.toJson() as unknown as ToxicInfo;
@@ -211,7 +233,7 @@ export class ToxiproxyConnection {
   /** Removes a toxic; says what it found when there was nothing to remove. */
   async removeToxic(proxyName: string, toxicName: string): Promise<'removed' | 'toxic-missing' | 'proxy-missing'> {
     try {
-      await this.client.api.delete(`${this.url}/proxies/${encodeURIComponent(proxyName)}/toxics/${encodeURIComponent(toxicName)}`);
+      await (await this.lib()).http.delete(`${this.url}/proxies/${encodeURIComponent(proxyName)}/toxics/${encodeURIComponent(toxicName)}`);
       return 'removed';
     } catch (error) {
       if (error instanceof ToxiproxyApiError && error.status === 404) {
