@@ -2,17 +2,15 @@
 // `npx faultline` there, on this Node (20) and on Node 24 (the npm registry's `node` package,
 // cached per version beside the test servers), so `engines` is proven, not only declared.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheDir } from '../testenv/layout.js';
+import { ensureNode24, NODE_24_VERSION as NODE_24 } from '../testenv/node24.js';
 import { REPO_ROOT } from './support/cli.js';
 
 const exec = promisify(execFile);
-const NODE_24 = '24.21.0';
 
 interface Ran {
   code: number;
@@ -31,16 +29,8 @@ async function run(command: string, args: string[], options: { cwd: string; env?
 }
 
 /** Node 24 from the npm registry's `node` package, installed once into the test cache. */
-async function node24Bin(): Promise<string> {
-  const prefix = join(cacheDir(), `node-${NODE_24}`);
-  const bin = join(prefix, 'node_modules', '.bin');
-  if (!existsSync(join(bin, 'node'))) {
-    await mkdir(prefix, { recursive: true });
-    process.stderr.write(`package test: installing node@${NODE_24} from the npm registry into ${prefix} (once)\n`);
-    const installed = await run('npm', ['install', '--no-audit', '--no-fund', '--prefix', prefix, `node@${NODE_24}`], { cwd: prefix, timeout: 300_000 });
-    if (installed.code !== 0) throw new Error(`npm install node@${NODE_24} failed: ${installed.stderr}`);
-  }
-  return bin;
+function node24Bin(): Promise<string> {
+  return ensureNode24((line) => process.stderr.write(`package test: ${line}\n`));
 }
 
 const EXPERIMENT = `version: 1

@@ -1,6 +1,7 @@
 // `npm run testenv -- up|status|down`: the one command that brings the test servers up,
 // reports on them and takes them down. The only file here that prints and exits.
 import { down, selectedComponents, status, up, PINNED_VERSIONS, TestEnvError } from './index.js';
+import { ensureNode24, NODE_24_VERSION } from './node24.js';
 
 const USAGE = `usage: npm run testenv -- <up|status|down>
 
@@ -9,6 +10,7 @@ const USAGE = `usage: npm run testenv -- <up|status|down>
           tests when it is missing, and write the settings to .testenv/env
   status  print each server's version and health; exit 1 if one is down
   down    stop what up started and remove faultline.test=true containers and networks
+  node24  print the folder of Node ${NODE_24_VERSION}'s binary, installing it from the npm registry once
 
 FAULTLINE_TESTENV=toxiproxy,docker (or none, all) chooses the parts up brings up.
 Pinned: toxiproxy ${PINNED_VERSIONS.toxiproxy}, kubernetes ${PINNED_VERSIONS.kubernetes}, kwok ${PINNED_VERSIONS.kwok}.`;
@@ -40,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
     const result = await down();
     log(`stopped: ${result.stopped.join(', ') || 'nothing'}`);
     log(`removed: ${result.removed.length ? result.removed.join(', ') : 'no faultline.test=true Docker objects'}`);
+    return EXIT.ok;
+  }
+  if (command === 'node24') {
+    process.stdout.write(`${await ensureNode24(log)}\n`);
     return EXIT.ok;
   }
   process.stderr.write(`${USAGE}\n`);
