@@ -4,9 +4,9 @@
 // takes a while, and a signal then must not find none. The CLI is one bundled file (scripts/bundle.mjs)
 // whose compiled code V8 keeps in a cache between runs; each command, and each driver's client library,
 // still loads only when it is used.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
@@ -39,16 +39,16 @@ async function loadCli() {
   return loadCommonJs(bundle);
 }
 
-/** Runs a CommonJS file compiled with V8's code cache (made at the first run, kept in the temp folder). */
+/** Runs a CommonJS file compiled with V8's code cache (made at the first run, kept in the user's cache folder). */
 function loadCommonJs(file) {
   const source = readFileSync(file, 'utf8');
   // The cache is Node's and this file's: another Node version or another build gets its own file.
-  // FAULTLINE_COMPILE_CACHE=0 turns it off; where the folder cannot be written, the CLI runs without it.
-  const stat = statSync(file);
   // V8 checks the source too and rejects a cache made from another (then it is written again). The
   // prefix names this file of this install, so a new build's cache replaces the old one's.
+  const stat = statSync(file);
+  const folder = cacheFolder();
   const prefix = `${basename(file)}-${hashOf(file)}-${process.version}-${process.arch}-`;
-  const cacheFile = process.env.FAULTLINE_COMPILE_CACHE === '0' ? undefined : join(tmpdir(), 'faultline-compile-cache', `${prefix}${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`);
+  const cacheFile = folder && join(folder, `${prefix}${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`);
   let cachedData;
   try {
     if (cacheFile) cachedData = readFileSync(cacheFile);
@@ -67,7 +67,6 @@ function loadCommonJs(file) {
     // temporary name and renamed, so a concurrent run never reads half a file.
     process.once('beforeExit', () => {
       try {
-        mkdirSync(dirname(cacheFile), { recursive: true });
         const partial = `${cacheFile}.${process.pid}`;
         writeFileSync(partial, script.createCachedData());
         renameSync(partial, cacheFile);
@@ -80,6 +79,28 @@ function loadCommonJs(file) {
     });
   }
   return module.exports;
+}
+
+/**
+ * The folder of the code cache: $FAULTLINE_COMPILE_CACHE, else faultline/compile-cache in the user's
+ * cache folder ($XDG_CACHE_HOME or ~/.cache); none when FAULTLINE_COMPILE_CACHE=0. Compiled code run
+ * from a file is code: the folder is used only when it is this user's own and nobody else can write
+ * to it (made so here), never a folder another user could fill, such as a shared /tmp.
+ */
+function cacheFolder() {
+  const chosen = process.env.FAULTLINE_COMPILE_CACHE;
+  if (chosen === '0') return undefined;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const folder = chosen || join(base, 'faultline', 'compile-cache');
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const info = lstatSync(folder);
+    const uid = process.getuid?.();
+    if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0) return undefined;
+    return folder;
+  } catch {
+    return undefined;
+  }
 }
 
 /** FNV-1a of a path, in hex: short, and no crypto module to load at every start. */
