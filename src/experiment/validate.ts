@@ -660,6 +660,7 @@ export function stepReferencesOutsideActivities(experiment: Record<string, unkno
           path,
           needle: ref.expression,
           message: `${ref.expression} can only be used inside setup, hypothesis probes, method, rollbacks, abort and teardown`,
+          hint: 'a step\'s output exists once that step has run; use ${vars.<name>} for a value known before the run',
         });
       }
     }
