@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     const wanted = selectedComponents(process.env.FAULTLINE_TESTENV);
     for (const result of results) {
       const mark = result.healthy ? 'up  ' : wanted.includes(result.component) ? 'DOWN' : 'off ';
-      process.stdout.write(`${mark} ${result.component.padEnd(11)} ${(result.version ?? '-').padEnd(12)} ${result.detail}\n`);
+      process.stdout.write(`${mark} ${result.component.padEnd(15)} ${(result.version ?? '-').padEnd(12)} ${result.detail}\n`);
     }
     return results.every((result) => result.healthy || !wanted.includes(result.component)) ? EXIT.ok : EXIT.unhealthy;
   }

@@ -15,18 +15,20 @@ import { ensureNginx } from './nginx.js';
 import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
 import { ensurePrometheus } from './prometheus.js';
 import { downKubernetes, kubernetesStatus, upKubernetes, KUBE_CONTEXT, KUBERNETES_VERSION, KWOK_VERSION } from './kubernetes.js';
+import { downKubernetesNode, kubernetesNodeStatus, upKubernetesNode, KUBE_ROUTER_VERSION, POD_CIDR, REAL_NODE_NAME } from './kubernetes-node.js';
 
 export { loadTestEnv, type TestEnvSettings } from './envfile.js';
 export { NotBuiltError, TestEnvError } from './errors.js';
 export { TEST_LABEL_KEY, TEST_LABEL_VALUE } from './layout.js';
 
-export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes', 'chromium'] as const;
+export const COMPONENTS = ['toxiproxy', 'docker', 'kubernetes', 'kubernetes-node', 'chromium'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export const PINNED_VERSIONS = {
   toxiproxy: `v${TOXIPROXY_VERSION}`,
   kubernetes: `v${KUBERNETES_VERSION}`,
   kwok: `v${KWOK_VERSION}`,
+  'kube-router': `v${KUBE_ROUTER_VERSION}`,
 } as const;
 
 /**
@@ -161,6 +163,16 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         KUBE_NODES: kubernetes.nodes.join(','),
       });
     }
+    // The real node beside the kwok ones; it needs the cluster and the Docker test images (from this
+    // run or an earlier one), so it can be brought up on its own: FAULTLINE_TESTENV=kubernetes-node.
+    if (components.includes('kubernetes-node')) {
+      const { DOCKER_HOST, FAULTLINE_TEST_BUSYBOX_IMAGE, FAULTLINE_TEST_NODE_IMAGE, KUBECONFIG } = settings;
+      if (!DOCKER_HOST || !FAULTLINE_TEST_BUSYBOX_IMAGE || !FAULTLINE_TEST_NODE_IMAGE || !KUBECONFIG) {
+        throw new TestEnvError('the real Kubernetes node needs docker (its test images) and kubernetes up first');
+      }
+      const node = await upKubernetesNode(context, { dockerHost: DOCKER_HOST, busyboxImage: FAULTLINE_TEST_BUSYBOX_IMAGE, nodeImage: FAULTLINE_TEST_NODE_IMAGE });
+      Object.assign(settings, { KUBE_REAL_NODE: node.node, KUBE_REAL_NODE_LABEL: node.label, KUBE_REAL_NODE_CONTAINERD: node.containerdAddress, KUBE_REAL_NODE_POD_CIDR: node.podCidr });
+    }
     if (components.includes('chromium')) settings.CHROMIUM_BINARY = await ensureChromium(context);
     // Not a server but a file: the schema the JUnit report is validated against. Its tests skip
     // without it locally and fetch it themselves under CI, so a failure here only leaves it out.
@@ -207,6 +219,15 @@ export async function status(env: NodeJS.ProcessEnv = process.env): Promise<Comp
       ? `context ${KUBE_CONTEXT}, etcd ${kubernetes.etcdVersion}, ${kubernetes.readyNodes} Ready nodes (kwok v${KWOK_VERSION})`
       : kubernetes.problems.join('; '),
   });
+  const node = await kubernetesNodeStatus(env);
+  results.push({
+    component: 'kubernetes-node',
+    healthy: node.healthy,
+    version: node.kubeletVersion,
+    detail: node.healthy
+      ? `${REAL_NODE_NAME} Ready (${node.runtime}, pods ${POD_CIDR}, kube-router v${KUBE_ROUTER_VERSION} NetworkPolicy), label faultline.dev/real-node=true`
+      : node.problems.join('; '),
+  });
   const chromium = await findChromium(env);
   const chromiumAt = chromium ? await chromiumVersion(chromium) : undefined;
   results.push({ component: 'chromium', healthy: !!chromium, version: chromiumAt, detail: chromium ? `${chromium} (Debian's package, for the HTML report tests)` : 'not installed; `npm run testenv -- up` installs it with apt-get' });
@@ -223,6 +244,7 @@ export async function down(env: NodeJS.ProcessEnv = process.env): Promise<DownRe
   const stopped: string[] = [];
   const removed: string[] = [];
   const settings = loadTestEnv(env);
+  stopped.push(...(await downKubernetesNode(env)));
   stopped.push(...(await downKubernetes(env)));
   const docker = await downDocker(settings.DOCKER_HOST ? { ...env, DOCKER_HOST: settings.DOCKER_HOST } : env);
   removed.push(...docker.removed);

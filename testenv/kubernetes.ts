@@ -48,7 +48,7 @@ export interface KubernetesResult {
   nodes: string[];
 }
 
-function kubeDir(env: NodeJS.ProcessEnv): string {
+export function kubeDir(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'kubernetes');
 }
 
@@ -60,7 +60,7 @@ export function auditLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(kubeDir(env), 'audit.log');
 }
 
-function apiserverUrl(env: NodeJS.ProcessEnv): string {
+export function apiserverUrl(env: NodeJS.ProcessEnv): string {
   return `https://127.0.0.1:${ports(env).apiserver}`;
 }
 
@@ -75,7 +75,7 @@ interface KubernetesBinaries {
   kwok: string;
 }
 
-async function goModuleInfo(module: string, env: NodeJS.ProcessEnv, logFile: string): Promise<{ Dir: string; GoMod: string }> {
+export async function goModuleInfo(module: string, env: NodeJS.ProcessEnv, logFile: string): Promise<{ Dir: string; GoMod: string }> {
   const result = await runCommand('go', ['mod', 'download', '-json', module], { env: buildEnvForGo(env), timeoutMs: 15 * 60_000 });
   if (result.code !== 0) {
     writeFileSync(logFile, result.stdout + result.stderr, { flag: 'a' });
@@ -88,7 +88,7 @@ async function goModuleInfo(module: string, env: NodeJS.ProcessEnv, logFile: str
  * The wrapper module: requires k8s.io/kubernetes and points each staging module it replaces
  * with a local folder at the published v0.Y.Z module, read from k8s.io/kubernetes's own go.mod.
  */
-function wrapperGoMod(kubernetesGoMod: string): string {
+export function wrapperGoMod(kubernetesGoMod: string): string {
   const minorVersion = `v0.${KUBERNETES_VERSION.split('.').slice(1).join('.')}`;
   const staging = [...kubernetesGoMod.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((match) => match[1]!);
   if (staging.length === 0) throw new TestEnvError(`found no staging replacements in k8s.io/kubernetes v${KUBERNETES_VERSION}'s go.mod`);
@@ -108,7 +108,7 @@ function wrapperGoMod(kubernetesGoMod: string): string {
   ].join('\n');
 }
 
-function versionLdflags(): string {
+export function versionLdflags(): string {
   const [major, minor] = KUBERNETES_VERSION.split('.');
   const buildDate = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const values: Record<string, string> = {
@@ -212,7 +212,7 @@ async function openssl(args: string[], pkiDir: string, env: NodeJS.ProcessEnv): 
   if (result.code !== 0) throw new TestEnvError(`openssl ${args[0]} failed: ${result.stderr.trim()}`);
 }
 
-async function signCertificate(
+export async function signCertificate(
   pkiDir: string,
   name: string,
   subject: string,

@@ -79,6 +79,8 @@ export interface DaemonSpec {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** A command that execs `program` in another context (nsenter --mount=...): its process is still `program`'s. */
+  wrapper?: string[];
 }
 
 /** Starts a server in its own process group, output appended to .testenv/logs/<name>.log. */
@@ -87,8 +89,9 @@ export function startDaemon(spec: DaemonSpec, env: NodeJS.ProcessEnv = process.e
   mkdirSync(dirname(logFile), { recursive: true });
   mkdirSync(dirname(pidFilePath(spec.name, env)), { recursive: true });
   const out = openSync(logFile, 'a');
-  writeFileSync(out, `\n==== ${new Date().toISOString()} ${spec.program} ${spec.args.join(' ')}\n`);
-  const child = spawn(spec.program, spec.args, {
+  writeFileSync(out, `\n==== ${new Date().toISOString()} ${[...(spec.wrapper ?? []), spec.program, ...spec.args].join(' ')}\n`);
+  const [command, ...commandArgs] = [...(spec.wrapper ?? []), spec.program, ...spec.args];
+  const child = spawn(command!, commandArgs, {
     cwd: spec.cwd,
     env: spec.env ?? env,
     detached: true,
