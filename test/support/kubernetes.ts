@@ -1,8 +1,9 @@
 // Fixtures for tests against the test cluster: a namespace of their own (random suffix, TEST_LABELS,
 // deleted afterwards), Deployments, bare pods and PodDisruptionBudgets, and bounded waits.
 import { randomBytes } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, NetworkingV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
-import type { KubernetesSettings } from './testenv.js';
+import { Writable } from 'node:stream';
+import { AppsV1Api, CoreV1Api, Exec, NetworkingV1Api, PolicyV1Api, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import type { KubernetesSettings, RealNodeSettings } from './testenv.js';
 import { TEST_LABELS } from './testenv.js';
 import { eventually } from './cli.js';
 
@@ -35,12 +36,71 @@ export async function deleteNamespace(settings: KubernetesSettings | undefined, 
   await kubeClients(settings).core.deleteNamespace({ name }).catch(() => {});
 }
 
+/**
+ * A pod spec for the real node: its nodeSelector and toleration, and real containers from the local
+ * images (never pulled). `preferOnly` lets the pods go elsewhere too (a drain's replacements).
+ */
+export function realNodeSpec(node: RealNodeSettings, containers: V1Container[], options: { preferOnly?: boolean } = {}): Partial<V1PodSpec> {
+  const [key, value] = node.label.split('=') as [string, string];
+  return {
+    containers: containers.map((container) => ({ imagePullPolicy: 'Never', ...container })),
+    tolerations: [{ key, operator: 'Exists', effect: 'NoSchedule' }],
+    ...(options.preferOnly
+      ? { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key, operator: 'In', values: [value] }] } }] } } }
+      : { nodeSelector: { [key]: value } }),
+  };
+}
+
+/** busybox httpd on port 8080, serving /index.html ("ok from <pod>"), ready once it answers. */
+export function httpdContainer(node: RealNodeSettings, extra: Partial<V1Container> = {}): V1Container {
+  return {
+    name: 'app',
+    image: node.busyboxImage,
+    command: ['sh', '-c', 'mkdir -p /www && echo "ok from $(hostname)" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+    ports: [{ containerPort: 8080 }],
+    readinessProbe: { httpGet: { path: '/index.html', port: 8080 as never }, periodSeconds: 1 },
+    ...extra,
+  };
+}
+
+/** Runs `sh -c command` in the pod's container `app` through the apiserver and kubelet (a real node only); resolves with its output. */
+export async function execInPod(settings: KubernetesSettings, namespace: string, pod: string, command: string, container = 'app'): Promise<string> {
+  let output = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      output += chunk.toString();
+      done();
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`exec ${command} in ${namespace}/${pod}: no answer in 20 s`)), 20_000);
+    new Exec(settings.kubeConfig)
+      .exec(namespace, pod, container, ['sh', '-c', command], sink, sink, null, false, () => {
+        clearTimeout(timer);
+        resolve();
+      })
+      .catch((error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+  });
+  return output;
+}
+
+export async function createService(settings: KubernetesSettings, namespace: string, name: string, selector: Record<string, string>): Promise<string> {
+  const service = await kubeClients(settings).core.createNamespacedService({
+    namespace,
+    body: { metadata: { name, labels: { ...TEST_LABELS } }, spec: { selector, ports: [{ port: 80, targetPort: 8080 as never }] } },
+  });
+  return service.spec!.clusterIP!;
+}
+
 export async function createDeployment(
   settings: KubernetesSettings,
   namespace: string,
   name: string,
   replicas: number,
-  options: { nodeName?: string } = {},
+  options: { nodeName?: string; spec?: Partial<V1PodSpec> } = {},
 ): Promise<void> {
   const labels = { ...TEST_LABELS, app: name };
   await kubeClients(settings).apps.createNamespacedDeployment({
@@ -57,6 +117,7 @@ export async function createDeployment(
             ...(options.nodeName ? { nodeSelector: { 'kubernetes.io/hostname': options.nodeName } } : {}),
             // kwok keeps a deleted pod until the grace period ends; a short one keeps the tests quick.
             terminationGracePeriodSeconds: 1,
+            ...options.spec,
           },
         },
       },
@@ -64,12 +125,12 @@ export async function createDeployment(
   });
 }
 
-export async function createBarePod(settings: KubernetesSettings, namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+export async function createBarePod(settings: KubernetesSettings, namespace: string, name: string, labels: Record<string, string>, spec: Partial<V1PodSpec> = {}): Promise<void> {
   await kubeClients(settings).core.createNamespacedPod({
     namespace,
     body: {
       metadata: { name, labels: { ...TEST_LABELS, ...labels } },
-      spec: { containers: [{ name: 'app', image: 'faultline-test/app:1' }], terminationGracePeriodSeconds: 1 },
+      spec: { containers: [{ name: 'app', image: 'faultline-test/app:1' }], terminationGracePeriodSeconds: 1, ...spec },
     },
   });
 }

@@ -8,6 +8,7 @@ import { loadTestEnv, TEST_LABEL_KEY, TEST_LABEL_VALUE } from '../../testenv/ind
 import { dockerEngineVersion } from '../../testenv/docker.js';
 import { toxiproxyVersion } from '../../testenv/toxiproxy.js';
 import { kubernetesStatus } from '../../testenv/kubernetes.js';
+import { kubernetesNodeStatus } from '../../testenv/kubernetes-node.js';
 
 /** Labels for everything a test creates; `npm run testenv -- down` removes what carries them. */
 export const TEST_LABELS: Readonly<Record<string, string>> = Object.freeze({ [TEST_LABEL_KEY]: TEST_LABEL_VALUE });
@@ -34,6 +35,16 @@ export interface KubernetesSettings {
   version: string;
   /** Loaded from kubeconfigPath with the faultline-test context selected. */
   kubeConfig: KubeConfig;
+}
+
+/** The real node beside the kwok ones: kubelet, containerd and NetworkPolicy enforced by kube-router. */
+export interface RealNodeSettings extends KubernetesSettings {
+  node: string;
+  /** `key=value`: its nodeSelector; the node is tainted with the same key (NoSchedule). */
+  label: string;
+  /** Local images its containerd holds (pods use imagePullPolicy: Never). */
+  busyboxImage: string;
+  nodeImage: string;
 }
 
 type Found<T> = { ok: true; settings: T } | { ok: false; reason: string };
@@ -85,6 +96,17 @@ async function lookUpKubernetes(): Promise<Found<KubernetesSettings>> {
   };
 }
 
+async function lookUpRealNode(): Promise<Found<RealNodeSettings>> {
+  const cluster = await lookUpKubernetes();
+  if (!cluster.ok) return cluster;
+  const settings = settingsFile();
+  const { KUBE_REAL_NODE: node, KUBE_REAL_NODE_LABEL: label, FAULTLINE_TEST_BUSYBOX_IMAGE: busyboxImage, FAULTLINE_TEST_NODE_IMAGE: nodeImage } = settings;
+  if (!node || !label || !busyboxImage || !nodeImage) return { ok: false, reason: `the real Kubernetes node is not in .testenv/env; ${HOW_TO_START}` };
+  const health = await kubernetesNodeStatus();
+  if (!health.healthy) return { ok: false, reason: `the real Kubernetes node is not healthy (${health.problems.join('; ')}); ${HOW_TO_START}` };
+  return { ok: true, settings: { ...cluster.settings, node, label, busyboxImage, nodeImage } };
+}
+
 // One health check per server per test file: the servers do not come and go within a run.
 const lookups = new Map<string, Promise<Found<unknown>>>();
 function once<T>(name: string, lookUp: () => Promise<Found<T>>): Promise<Found<T>> {
@@ -117,6 +139,11 @@ export function requireToxiproxy(ctx?: TestContext): Promise<ToxiproxySettings> 
 /** The test Docker engine, a client for it and the local test image names; see requireToxiproxy. */
 export function requireDocker(ctx?: TestContext): Promise<DockerSettings> {
   return requireServer('Docker', lookUpDocker, ctx);
+}
+
+/** The test cluster with its real node (pods run containers there); see requireToxiproxy. */
+export function requireRealNode(ctx?: TestContext): Promise<RealNodeSettings> {
+  return requireServer('The real Kubernetes node', lookUpRealNode, ctx);
 }
 
 /** The test cluster's kubeconfig, context and audit log; see requireToxiproxy. */

@@ -91,10 +91,24 @@ async function execIn(cluster: Cluster, namespace: string, pod: PodRef, command:
   });
 }
 
-function fillCommand(file: string, bytes: number): string[] {
+/** Printed by fillCommand when the filesystem ran out of space before the file reached its size. */
+export const FILLED_UP = 'faultline: filesystem full';
+
+export function fillCommand(file: string, bytes: number): string[] {
   const mib = Math.ceil(bytes / MIB);
   // fallocate is instant where the filesystem supports it; dd writes real blocks everywhere else.
-  return ['sh', '-c', `fallocate -l ${bytes} '${file}' 2>/dev/null || dd if=/dev/zero of='${file}' bs=1048576 count=${mib} 2>&1`];
+  // A size above the free space is the fault doing its job: dd writes until ENOSPC and the filesystem
+  // is full, which is a success (seen on a real node; kwok's pods have no filesystem to fill).
+  return [
+    'sh',
+    '-c',
+    [
+      `fallocate -l ${bytes} '${file}' 2>/dev/null && exit 0`,
+      `out=$(dd if=/dev/zero of='${file}' bs=1048576 count=${mib} 2>&1) && exit 0`,
+      `case "$out" in *'No space left on device'*) echo '${FILLED_UP}'; exit 0;; esac`,
+      'echo "$out"; exit 1',
+    ].join('\n'),
+  ];
 }
 
 export const fillDisk: KubernetesAction<FillDiskArgs, { pods: PodRef[]; file: string }> = {
@@ -127,11 +141,17 @@ export const fillDisk: KubernetesAction<FillDiskArgs, { pods: PodRef[]; file: st
   async apply(args, prepared, ctx) {
     const { pods, file } = prepared.state;
     const cluster = await connect(ctx, [args.namespace]);
+    const filledUp: string[] = [];
     for (const pod of pods) {
-      await execIn(cluster, args.namespace, pod, fillCommand(file, args.size), ctx.signal);
-      ctx.log(`wrote ${Math.ceil(args.size / MIB)} MiB to ${file} in pod ${args.namespace}/${pod.name}`);
+      const output = await execIn(cluster, args.namespace, pod, fillCommand(file, args.size), ctx.signal);
+      if (output.includes(FILLED_UP)) {
+        filledUp.push(pod.name);
+        ctx.log(`filled the filesystem of ${args.path} in pod ${args.namespace}/${pod.name} before ${file} reached ${Math.ceil(args.size / MIB)} MiB`);
+      } else {
+        ctx.log(`wrote ${Math.ceil(args.size / MIB)} MiB to ${file} in pod ${args.namespace}/${pod.name}`);
+      }
     }
-    return { file, bytes: args.size, pods: pods.map((pod) => pod.name) };
+    return { file, bytes: args.size, pods: pods.map((pod) => pod.name), filledUp };
   },
 };
 
