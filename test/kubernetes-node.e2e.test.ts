@@ -4,7 +4,7 @@
 // traffic and whose undo restores it (times printed, not asserted); fill-disk filling a container's
 // filesystem until writes fail; the pod-kill pair judged by failover and self-healing from traffic;
 // a drain that moves real pods off the node. Skipped, saying why, where the node is not up.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,45 @@ describe('partition on the real node (kube-router enforces the NetworkPolicy)', 
     process.stderr.write(`partition on the real node: ${figures.join('; ')}; from the node itself ${hostAnswers}/${hostAsked} requests answered during the run\n`);
     await kubeClients(cluster).core.deleteNamespacedPod({ namespace: namespace!, name: 'client', gracePeriodSeconds: 0 });
   }, 180_000);
+});
+
+describe('a partition the workload cannot see is not a pass (the real node lets its own traffic through)', () => {
+  it('failover on a partition judged from requests sent from the node itself is not-exercised, not pass', async (t) => {
+    const cluster = await requireRealNode(t);
+    const url = await httpdBehindService(cluster, 'shielded', 2);
+    // The workload runs here, on the node: kube-router (like most network plugins) accepts traffic from
+    // the pods' own node, so the policy never meets these requests, although the pods are the
+    // Service's endpoints. A verdict must not read "the fault reached the traffic" into that.
+    const file = join(dir, 'partition-from-node.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'title: partition judged from the node',
+        'targets:',
+        `  kubernetes: { contexts: ["${cluster.context}"], namespaces: ["${namespace}"] }`,
+        `workload: { url: "${url}", rate: 20, timeout: 2s, before: 2s, after: 1s }`,
+        'method:',
+        '  - id: cut',
+        '    fault: kubernetes.partition',
+        `    with: { namespace: "${namespace}", labelSelector: "app=shielded", direction: both }`,
+        '    duration: 4s',
+        'verdicts:',
+        '  failover: { faults: [cut], successRate: 90%, longestGap: 2s }',
+        '',
+      ].join('\n'),
+    );
+    const journalPath = join(dir, 'partition-from-node.json');
+    const result = await runCli(['run', file, '--context', cluster.context, '--journal', journalPath, '--ledger-dir', join(dir, 'ledger')], { env: { KUBECONFIG: cluster.kubeconfigPath } });
+    const run = await readJournal(journalPath);
+    const failover = verdict(run, 'failover');
+    process.stderr.write(`partition judged from the node: failover ${failover.result} (${failover.evidence.summary})\n`);
+    expect(run.faults[0]?.status).toBe('undone');
+    // Every request was answered: the partition did not touch them.
+    expect(failover.evidence.figures?.successRate).toBe(1);
+    expect(failover.result).toBe('not-exercised');
+    expect(result.code).toBe(1);
+  }, 120_000);
 });
 
 describe('fill-disk on the real node', () => {

@@ -9,7 +9,7 @@ import { requireMatches } from '../selection.js';
 import { connect, connectionArgsShape, kubeError, reconnect, statusOf, type KubernetesAction, type KubernetesUndo } from './connection.js';
 import { parseLabelSelector } from './label-selector.js';
 import { describePod, describeSelector, listPods, namespaceSchema } from './targets.js';
-import { judgePodReach, POD_CUT_OFF, readPodEndpoints } from './reach.js';
+import { judgePartitionReach, POD_CUT_OFF, readPodEndpoints } from './reach.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'faultline' } as const;
 export const RUN_ID_LABEL = 'faultline.io/run-id';
@@ -58,7 +58,7 @@ export const partition: KubernetesAction<PartitionArgs, { name: string; pods: st
   reversible: true,
   effect: () => POD_CUT_OFF,
   readReach: (args, prepared, ctx) => readPodEndpoints((prepared.state as { pods: string[] }).pods.map((name) => ({ namespace: args.namespace, name })), ctx),
-  judgeReach: (_args, readings) => judgePodReach('partition', readings),
+  judgeReach: (_args, readings) => judgePartitionReach(readings),
   async prepare(args, ctx) {
     // Parsed here so a selector NetworkPolicy cannot express fails the plan, not the run.
     parseLabelSelector(args.labelSelector);

@@ -7,7 +7,7 @@ import { requireKubernetes, TEST_LABELS, type KubernetesSettings } from '../../.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ActionDefinition } from '../types.js';
 import { kubernetesDriver } from './index.js';
-import { judgePodReach, readyEndpoints } from './reach.js';
+import { judgePartitionReach, judgePodReach, readyEndpoints } from './reach.js';
 
 const slice = (service: string, endpoints: [string, boolean][]): V1EndpointSlice => ({
   addressType: 'IPv4',
@@ -31,6 +31,15 @@ describe('judgePodReach', () => {
     });
     expect(judgePodReach('kill', { applied: { counters: { pods: 1 } } }).reached).toBeNull();
     expect(judgePodReach('kill', { applied: { counters: {}, unavailable: 'cannot read the EndpointSlices: 403' } })).toMatchObject({ reached: null, summary: 'cannot read the EndpointSlices: 403' });
+  });
+
+  it('a partition is never "reached" on endpoints alone: whether the policy cut the requests is for the traffic to show', () => {
+    const served = judgePartitionReach({ applied: { counters: { pods: 2, 'endpoint:shop/web:web-1': 1, 'endpoint:shop/web:web-2': 1 } } });
+    expect(served.reached).toBeNull();
+    expect(served.summary).toMatch(/^2 of 2 pod\(s\) \(web-1, web-2\) were ready endpoints of Service shop\/web at the partition; whether the NetworkPolicy cut/);
+    expect(judgePartitionReach({ applied: { counters: { pods: 1 } } }).reached).toBeNull();
+    const action = kubernetesDriver.actions.partition as ActionDefinition;
+    expect(action.judgeReach!({}, { applied: { counters: { pods: 1, 'endpoint:shop/web:web-1': 1 } } }).reached).toBeNull();
   });
 
   it('effects: a killed or drained pod refuses, a partitioned one is a black hole, scale to 0 refuses', () => {

@@ -65,5 +65,22 @@ export function judgePodReach(what: string, readings: ReachReadings): ReachEvide
   };
 }
 
+/**
+ * Judges a partition: that its pods were a Service's endpoints shows the Service routed to them, not
+ * that the NetworkPolicy cut those requests. That takes a network plugin enforcing NetworkPolicy,
+ * and most let the pods' own node through (kubelet's probes come from there), so requests sent from
+ * a node pass untouched: on a real node, a workload there saw every request answered while both of
+ * its Service's pods were cut off. So this never says "reached"; the traffic decides.
+ */
+export function judgePartitionReach(readings: ReachReadings): ReachEvidence {
+  const endpoints = judgePodReach('partition', readings);
+  if (endpoints.reached !== true) return endpoints;
+  return {
+    source: 'driver',
+    reached: null,
+    summary: `${endpoints.summary}; whether the NetworkPolicy cut the workload's requests depends on the network plugin enforcing it and on where they come from (most plugins let the pods' own node through), so only the traffic can tell`,
+  };
+}
+
 export const POD_GONE: FaultEffect = { outage: 'refused' };
 export const POD_CUT_OFF: FaultEffect = { delayMs: Infinity, outage: 'black-hole' };
