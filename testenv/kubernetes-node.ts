@@ -81,6 +81,16 @@ export interface KubernetesNodeResult {
   podCidr: string;
 }
 
+/**
+ * Writes a config file only when its content changes: kube-proxy exits when its file changes under
+ * it, and an `up` that finds everything running must leave the running daemons alone.
+ */
+function writeIfChanged(path: string, text: string, mode?: number): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(`${path}.tmp`, text, mode === undefined ? {} : { mode });
+  renameSync(`${path}.tmp`, path);
+}
+
 function nodeDir(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'kubernetes-node');
 }
@@ -200,7 +210,7 @@ async function ensureKubeconfigs(env: NodeJS.ProcessEnv): Promise<Record<keyof t
       'current-context': KUBE_CONTEXT,
     };
     paths[identity] = join(nodeDir(env), `${identity}.kubeconfig`);
-    writeFileSync(paths[identity], toYaml(config), { mode: 0o600 });
+    writeIfChanged(paths[identity], toYaml(config), 0o600);
   }
   return paths;
 }
@@ -273,7 +283,7 @@ async function ensureMountNamespace(env: NodeJS.ProcessEnv): Promise<void> {
   mkdirSync(sysctlDir, { recursive: true });
   const script = Object.entries(KUBELET_SYSCTLS).map(([name, value]) => {
     const copy = join(sysctlDir, name.replaceAll('/', '.'));
-    writeFileSync(copy, `${value}\n`);
+    writeIfChanged(copy, `${value}\n`);
     // Idempotent: a file that reads kubelet's value already (faked, or the host's own) is left alone.
     return `[ "$(cat /proc/sys/${name})" = "${value}" ] || mount --bind '${copy}' /proc/sys/${name}`;
   });
@@ -304,7 +314,7 @@ function writeCniConfig(env: NodeJS.ProcessEnv): string {
       { type: 'firewall', backend: 'iptables' },
     ],
   };
-  writeFileSync(join(confDir, '10-faultline.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
+  writeIfChanged(join(confDir, '10-faultline.conflist'), `${JSON.stringify(conflist, null, 2)}\n`);
   return confDir;
 }
 
@@ -314,7 +324,7 @@ function writeContainerdConfig(env: NodeJS.ProcessEnv, sandboxImage: string): st
   const path = join(dir, 'config.toml');
   const quote = (value: string) => JSON.stringify(value);
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  writeFileSync(
+  writeIfChanged(
     path,
     [
       '# Written by testenv/kubernetes-node.ts: the real node\'s own containerd, not Docker\'s.',
@@ -448,7 +458,7 @@ function writeKubeletConfig(env: NodeJS.ProcessEnv): string {
     shutdownGracePeriod: '0s',
   };
   const path = join(dir, 'kubelet-config.yaml');
-  writeFileSync(path, toYaml(config));
+  writeIfChanged(path, toYaml(config));
   return path;
 }
 
@@ -470,7 +480,7 @@ function writeKubeProxyConfig(env: NodeJS.ProcessEnv, kubeconfig: string): strin
     iptables: { localhostNodePorts: false, syncPeriod: '30s', minSyncPeriod: '0s' },
   };
   const path = join(nodeDir(env), 'kube-proxy-config.yaml');
-  writeFileSync(path, toYaml(config));
+  writeIfChanged(path, toYaml(config));
   return path;
 }
 
