@@ -54,10 +54,13 @@ async function get(url: string, timeoutMs = 2_000): Promise<{ status: number; bo
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: response.status, body: await response.text() };
-  } catch {
+  } catch (error) {
+    lastGetError = String((error as Error).cause ?? error);
     return undefined;
   }
 }
+/** Why the last get() got no answer, for the message of a wait that timed out. */
+let lastGetError = '';
 
 /** A Deployment of busybox httpd on the real node behind a Service; resolves with the Service's URL. */
 async function httpdBehindService(cluster: RealNodeSettings, app: string, replicas: number): Promise<string> {
@@ -92,7 +95,12 @@ describe('the real node', () => {
     expect(pods.items.map((pod) => pod.spec?.nodeName)).toEqual([cluster.node, cluster.node]);
     // Real containers: each pod has an address on the node's bridge, not a kwok placeholder.
     for (const pod of pods.items) expect(pod.status?.podIP).toMatch(/^10\.244\.0\.\d+$/);
-    const answer = await eventually('the Service to answer', async () => ((await get(url))?.status === 200 ? get(url) : undefined), 20_000, 250);
+    // Bounded, not timed: kube-proxy programs the new Service after the EndpointSlice controller fills its slice.
+    const asked = Date.now();
+    const answer = await eventually('the Service to answer', async () => ((await get(url))?.status === 200 ? get(url) : undefined), 45_000, 250).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last failure: ${lastGetError}; url ${url}`);
+    });
+    process.stderr.write(`the real node: a new Service answered from this machine ${Date.now() - asked} ms after its pods were ready\n`);
     expect(answer?.body).toMatch(/^ok from hello-/);
   }, 120_000);
 });
