@@ -637,11 +637,27 @@ export async function kubernetesNodeStatus(env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
+ * Deletes the node's pods while kubelet still runs, so it stops their sandboxes through containerd
+ * and the CNI plugins take their addresses and iptables rules back (killing the containers behind
+ * kubelet's back would leave those). Bounded; what is left is killed with ctr below.
+ */
+async function removePodsThroughKubelet(env: NodeJS.ProcessEnv): Promise<void> {
+  if (runningDaemonPid('kubelet', env) === undefined || !existsSync(join(kubeDir(env), 'pki', 'admin.crt'))) return;
+  const listed = await kubeApiRequest('GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${REAL_NODE_NAME}`, undefined, env).catch(() => undefined);
+  const pods = listed?.status === 200 ? (listed.body as { items: { metadata: { namespace: string; name: string } }[] }).items : [];
+  for (const { metadata } of pods) {
+    await kubeApiRequest('DELETE', `/api/v1/namespaces/${metadata.namespace}/pods/${metadata.name}`, { gracePeriodSeconds: 0 }, env).catch(() => undefined);
+  }
+  for (let attempt = 0; attempt < 60 && (await ctr(env, ['tasks', 'ls', '-q'])).stdout.trim(); attempt++) await sleep(500);
+}
+
+/**
  * Stops the node: its containers first (containerd's shims outlive containerd), then the daemons,
  * their iptables rules, the bridge and the address; the mount namespace goes with its last process.
  */
 export async function downKubernetesNode(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const stopped: string[] = [];
+  await removePodsThroughKubelet(env);
   for (const name of ['kube-router', 'kube-proxy', 'kubelet'] as const) {
     if (await stopDaemon(name, 15_000, env)) stopped.push(name);
   }
