@@ -5,15 +5,16 @@ import { ensureNode24, NODE_24_VERSION } from './node24.js';
 
 const USAGE = `usage: npm run testenv -- <up|status|down>
 
-  up      start Toxiproxy, a Docker engine and a Kubernetes control plane on 127.0.0.1
-          (building what is missing), install Debian's chromium for the HTML report
-          tests when it is missing, and write the settings to .testenv/env
+  up      start Toxiproxy, a Docker engine, a Kubernetes control plane on 127.0.0.1 and a
+          real Kubernetes node beside its kwok ones (building what is missing), install
+          Debian's chromium for the HTML report tests when it is missing, and write the
+          settings to .testenv/env
   status  print each server's version and health; exit 1 if one is down
   down    stop what up started and remove faultline.test=true containers and networks
   node24  print the folder of Node ${NODE_24_VERSION}'s binary, installing it from the npm registry once
 
 FAULTLINE_TESTENV=toxiproxy,docker (or none, all) chooses the parts up brings up.
-Pinned: toxiproxy ${PINNED_VERSIONS.toxiproxy}, kubernetes ${PINNED_VERSIONS.kubernetes}, kwok ${PINNED_VERSIONS.kwok}.`;
+Pinned: toxiproxy ${PINNED_VERSIONS.toxiproxy}, kubernetes ${PINNED_VERSIONS.kubernetes}, kwok ${PINNED_VERSIONS.kwok}, kube-router ${PINNED_VERSIONS['kube-router']}.`;
 
 const EXIT = { ok: 0, unhealthy: 1, usage: 2, failed: 3 } as const;
 
