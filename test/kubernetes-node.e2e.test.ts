@@ -91,6 +91,10 @@ describe('the real node', () => {
   it('runs busybox httpd from the local image, and its Service answers from this machine on the ClusterIP', async (t) => {
     const cluster = await requireRealNode(t);
     const url = await httpdBehindService(cluster, 'hello', 2);
+    // Its own kubelet and containerd run it; kwok (which manages only nodes annotated kwok.x-k8s.io/node) does not.
+    const realNode = await kubeClients(cluster).core.readNode({ name: cluster.node });
+    expect(realNode.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    expect(realNode.metadata?.annotations?.['kwok.x-k8s.io/node']).toBeUndefined();
     const pods = await kubeClients(cluster).core.listNamespacedPod({ namespace: namespace!, labelSelector: 'app=hello' });
     expect(pods.items.map((pod) => pod.spec?.nodeName)).toEqual([cluster.node, cluster.node]);
     // Real containers: each pod has an address on the node's bridge, not a kwok placeholder.
