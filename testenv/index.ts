@@ -244,7 +244,8 @@ export async function down(env: NodeJS.ProcessEnv = process.env): Promise<DownRe
   const stopped: string[] = [];
   const removed: string[] = [];
   const settings = loadTestEnv(env);
-  stopped.push(...(await downKubernetesNode(env)));
+  // Under the up lock: an `up` (a test run's global setup) that met a half-removed node would start it on what is left.
+  stopped.push(...(await withUpLock(env, () => {}, 5 * 60_000, () => downKubernetesNode(env))));
   stopped.push(...(await downKubernetes(env)));
   const docker = await downDocker(settings.DOCKER_HOST ? { ...env, DOCKER_HOST: settings.DOCKER_HOST } : env);
   removed.push(...docker.removed);
