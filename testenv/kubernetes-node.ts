@@ -637,12 +637,14 @@ export async function kubernetesNodeStatus(env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * Deletes the node's pods while kubelet still runs, so it stops their sandboxes through containerd
+ * Deletes the Node and its pods while kubelet still runs, so it stops their sandboxes through containerd
  * and the CNI plugins take their addresses and iptables rules back (killing the containers behind
  * kubelet's back would leave those). Bounded; what is left is killed with ctr below.
  */
 async function removePodsThroughKubelet(env: NodeJS.ProcessEnv): Promise<void> {
   if (runningDaemonPid('kubelet', env) === undefined || !existsSync(join(kubeDir(env), 'pki', 'admin.crt'))) return;
+  // The Node first: the replacements controllers make for deleted pods then cannot be placed here.
+  await kubeApiRequest('DELETE', `/api/v1/nodes/${REAL_NODE_NAME}`, undefined, env).catch(() => undefined);
   const listed = await kubeApiRequest('GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${REAL_NODE_NAME}`, undefined, env).catch(() => undefined);
   const pods = listed?.status === 200 ? (listed.body as { items: { metadata: { namespace: string; name: string } }[] }).items : [];
   for (const { metadata } of pods) {
