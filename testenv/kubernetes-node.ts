@@ -118,7 +118,7 @@ async function ensureNodeBinaries({ log, env, allowBuilds }: UpContext): Promise
   const logFile = logPath('kubernetes-node-build', env);
   const buildDir = join(folder, 'build');
   mkdirSync(buildDir, { recursive: true });
-  log(`building kubelet and kube-proxy v${KUBERNETES_VERSION} from Go modules (about 1 minute after the control plane's build, 15 cold on 2 cores; log: ${logFile})`);
+  log(`building kubelet and kube-proxy v${KUBERNETES_VERSION} from Go modules (about 1 minute on 2 cores once the control plane is built: they share most of its packages; log: ${logFile})`);
   const kubernetesModule = await goModuleInfo(`k8s.io/kubernetes@v${KUBERNETES_VERSION}`, env, logFile);
   writeFileSync(join(buildDir, 'go.mod'), wrapperGoMod(readFileSync(kubernetesModule.GoMod, 'utf8')).replace('k8s-build', 'k8s-node-build'));
   // The control plane's go.sum already holds most checksums this build needs.
