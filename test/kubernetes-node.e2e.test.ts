@@ -3,9 +3,9 @@
 // through a Service from this machine; a partition that really cuts pod-to-pod and client-to-pod
 // traffic and whose undo restores it (times printed, not asserted), also by the guardian after the run
 // is killed with SIGKILL, and which requests from the node itself never meet (so no verdict may pass
-// on them); fill-disk filling a container's
-// filesystem until writes fail; the pod-kill pair judged by failover and self-healing from traffic;
-// a drain that moves real pods off the node. Skipped, saying why, where the node is not up.
+// on them); fill-disk filling a container's filesystem until writes fail; the pod-kill pair judged
+// by failover and self-healing from traffic; a drain that moves real pods off the node. Skipped,
+// saying why, where the node is not up.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
