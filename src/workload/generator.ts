@@ -7,8 +7,17 @@
 import { Pool, type Dispatcher } from 'undici';
 
 type DispatchController = Dispatcher.DispatchController;
-import { OutcomeRecorder, type WindowAccumulator } from './recorder.js';
+import { OutcomeRecorder, type RecorderOptions, type WindowAccumulator } from './recorder.js';
 import type { OutcomeClass, WorkloadRecord, WorkloadWindow } from './types.js';
+
+/** How a worker of a split workload runs its share (worker.ts); the in-process workload needs none of it. */
+export interface WorkloadClockOptions {
+  /** Where the workload's zero sits on `now`'s clock; default: when it is constructed. */
+  startedAt?: number;
+  /** Open model: the first request is due this long after zero, so the workers' requests interleave. */
+  phaseMs?: number;
+  recorder?: RecorderOptions;
+}
 
 export interface WorkloadOptions {
   url: string;
@@ -97,6 +106,7 @@ export class Workload {
   constructor(
     private readonly options: WorkloadOptions,
     private readonly now: () => number = () => performance.now(),
+    private readonly clock: WorkloadClockOptions = {},
   ) {
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
@@ -104,8 +114,8 @@ export class Workload {
     this.pool = new Pool(url.origin, { connections, pipelining: 1, connect: { timeout: options.timeoutMs } });
     this.dispatchOptions = { path: this.path, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null };
     this.isSuccess = options.isSuccess;
-    this.started = this.now();
-    this.recorder = new OutcomeRecorder(0);
+    this.started = clock.startedAt ?? this.now();
+    this.recorder = new OutcomeRecorder(0, clock.recorder);
   }
 
   /** Milliseconds since the workload started: the clock windows and seconds are kept on. */
@@ -161,12 +171,13 @@ export class Workload {
 
   private async runOpen(rate: number): Promise<void> {
     const interval = 1000 / rate;
+    const phase = this.clock.phaseMs ?? 0;
     let sent = 0;
     while (!this.stopped) {
       const now = this.elapsed();
       // Everything due by now goes out at once, each timed from its own due moment.
-      while (sent * interval <= now) {
-        const due = sent * interval;
+      while (phase + sent * interval <= now) {
+        const due = phase + sent * interval;
         sent += 1;
         const windows = this.recorder.openWindows();
         if (this.active >= this.options.maxInFlight) {
@@ -175,7 +186,7 @@ export class Workload {
         }
         this.send(due, windows, undefined);
       }
-      const wait = Math.max(MIN_TICK_MS, sent * interval - this.elapsed());
+      const wait = Math.max(MIN_TICK_MS, phase + sent * interval - this.elapsed());
       await this.sleep(wait);
     }
   }
