@@ -1,0 +1,143 @@
+// The engine with a workload split over worker processes (`workload.replicas`), against a real HTTP
+// server in a child process that counts what it answers and that the process driver freezes: every
+// request the server counted is in the merged journal, the verdicts judge the merged windows, and a
+// worker that dies fails the run (its traffic is not silently missing) with the fault undone.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDefaultRegistry } from '../drivers/builtin.js';
+import { loadExperiment } from '../experiment/load.js';
+import { runExperiment } from './run.js';
+
+let dir: string;
+let server: ChildProcess;
+let port: number;
+const registry = createDefaultRegistry();
+
+const COUNTING_SERVER = `
+let served = 0;
+require('http').createServer((q, r) => {
+  if (q.url === '/count') return r.end(String(served));
+  served += 1;
+  r.end('ok');
+}).listen(0, '127.0.0.1', function () { console.log(this.address().port) });
+`;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'faultline-replicas-'));
+  server = spawn(process.execPath, ['-e', COUNTING_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(server.stdout!, 'data')) as [Buffer];
+  port = Number(line.toString().trim());
+});
+
+afterEach(async () => {
+  server.kill('SIGCONT');
+  server.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(yaml: string, signal?: AbortSignal) {
+  const file = join(dir, 'experiment.yaml');
+  await writeFile(file, yaml.replaceAll('PORT', String(port)).replaceAll('PID', String(server.pid)));
+  const loaded = await loadExperiment(file, { cwd: dir, env: process.env, registry });
+  return runExperiment({ loaded, registry, cwd: dir, env: process.env, ledgerDir: join(dir, 'ledger'), ...(signal ? { signal } : {}) });
+}
+
+const served = async () => Number(await (await fetch(`http://127.0.0.1:${port}/count`)).text());
+
+/** This test process's workload workers, by pid (forked from it, running the worker entry). */
+function workerPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => /workload\/worker\.(ts|js)/.test(line))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+const freezeUnderTraffic = (duration: string, replicas: number) => `
+version: 1
+title: freeze the server under traffic from ${replicas} workers
+method:
+  - id: freeze
+    name: freeze the server
+    fault: process.stop
+    with: { pid: PID }
+    at: 300ms
+    duration: ${duration}
+workload:
+  url: http://127.0.0.1:PORT/
+  rate: 60
+  replicas: ${replicas}
+  timeout: 5s
+  before: 1s
+  after: 700ms
+verdicts:
+  timeouts: { faults: [freeze], latency: { p99: 300ms } }
+  retries: { faults: [freeze], errorRate: 50% }
+`;
+
+describe('a run whose workload has replicas', () => {
+  it('records every request the server answered, from 3 workers merged, and judges the verdicts on the merged windows', async () => {
+    const journal = await run(freezeUnderTraffic('700ms', 3));
+    const total = journal.windows.find((w) => w.kind === 'total')!;
+    // Nothing timed out or was dropped, so every request sent is one the server counted, and back.
+    expect(total.errors).toBe(0);
+    expect(total.requests).toBe(await served());
+    expect(journal.workload!.seconds.reduce((sum, s) => sum + s.requests, 0)).toBe(total.requests);
+    const workers = journal.workload!.workers!;
+    expect(workers.map((w) => w.rate)).toEqual([20, 20, 20]);
+    expect(workers.reduce((sum, w) => sum + w.requests, 0)).toBe(total.requests);
+    for (const w of workers) {
+      expect(w.requests).toBeGreaterThan(0);
+      expect(Number.isFinite(w.clockSkewMs) && Number.isFinite(w.clockRttMs)).toBe(true);
+    }
+    expect(journal.windows.map((w) => w.kind)).toEqual(['baseline', 'fault', 'recovery', 'total']);
+    const [baseline, fault] = journal.windows;
+    expect(baseline!.errors).toBe(0);
+    // Requests due while frozen waited for the thaw, timed from when they were due: the merged p99 shows it.
+    expect(fault!.latency!.max).toBeGreaterThan(500);
+    const [timeouts, retries] = journal.verdicts;
+    expect(timeouts).toMatchObject({ name: 'timeouts', result: 'fail' });
+    expect(retries).toMatchObject({ name: 'retries', result: 'pass' });
+    expect(journal.status).toBe('deviated');
+    expect(journal.faults[0]!.status).toBe('undone');
+  });
+
+  it('a worker that dies fails the run, names the worker, and the fault is still undone', async () => {
+    const running = run(freezeUnderTraffic('3s', 2));
+    // Bounded: the workers are up within the run's first seconds, or the test fails on its timeout.
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length < 2; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pids = workerPids();
+    }
+    expect(pids).toHaveLength(2);
+    // Killed while the server is frozen (1.3 s into the traffic, for 3 s), not while the workers are still loading.
+    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    process.kill(pids[1]!, 'SIGKILL');
+    const journal = await running;
+    expect(journal.status).toBe('failed');
+    expect(journal.error).toMatchObject({ code: 'E_WORKLOAD' });
+    expect(journal.error!.message).toMatch(/workload worker 2 of 2 .* its share of the traffic \(30 req\/s\) is missing/);
+    expect(journal.workload!.workers![1]).toMatchObject({ requests: 0, lost: expect.stringMatching(/SIGKILL/) });
+    expect(journal.faults).toMatchObject([{ key: 'freeze', status: 'undone' }]);
+  });
+
+  it('an interrupt (Ctrl-C) stops the workers, undoes the fault and leaves no worker process behind', async () => {
+    const interrupt = new AbortController();
+    const running = run(freezeUnderTraffic('20s', 2), interrupt.signal);
+    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(workerPids()).toHaveLength(2);
+    interrupt.abort();
+    const journal = await running;
+    expect(journal.status).toBe('interrupted');
+    expect(journal.faults).toMatchObject([{ key: 'freeze', status: 'undone' }]);
+    expect(journal.workload!.workers!.every((w) => w.lost === undefined)).toBe(true);
+    expect(workerPids()).toEqual([]);
+  });
+});
