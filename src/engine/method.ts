@@ -4,9 +4,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Experiment } from '../experiment/schema.js';
 import { FaultlineError } from '../core/errors.js';
-import { Workload } from '../workload/generator.js';
+import { successRule, Workload } from '../workload/generator.js';
 import { ReplicatedWorkload } from '../workload/replicated.js';
-import { successRule } from '../workload/schema.js';
 import type { RunningWorkload } from '../workload/types.js';
 import { runAction } from './activity.js';
 import type { RunFaults } from './faults.js';

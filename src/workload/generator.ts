@@ -8,6 +8,7 @@ import { Pool, type Dispatcher } from 'undici';
 
 type DispatchController = Dispatcher.DispatchController;
 import { OutcomeRecorder, type RecorderOptions, type WindowAccumulator } from './recorder.js';
+import type { WorkloadSpec } from './schema.js';
 import type { OutcomeClass, WorkloadRecord, WorkloadWindow } from './types.js';
 
 /** How a worker of a split workload runs its share (worker.ts); the in-process workload needs none of it. */
@@ -80,6 +81,14 @@ const MIN_TICK_MS = 1;
 class TimedOut extends Error {}
 /** The run is being stopped: the answer will never be judged, so it is not recorded. */
 class Abandoned extends Error {}
+
+/** The experiment's `success` statuses as a test; here rather than beside the schema so a worker process loads no zod. */
+export function successRule(rules: WorkloadSpec['success']): (status: number) => boolean {
+  if (!rules) return (status) => status >= 200 && status < 400;
+  const codes = new Set(rules.filter((r): r is number => typeof r === 'number'));
+  const classes = new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => Number(r[0])));
+  return (status) => codes.has(status) || classes.has(Math.floor(status / 100));
+}
 
 export function classifyStatus(status: number): OutcomeClass {
   if (status < 300) return '2xx';

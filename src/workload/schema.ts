@@ -46,10 +46,3 @@ export const workloadSchema = z
   .meta({ description: 'HTTP traffic driven at the target through the method, measured per window (baseline, each fault, recovery).' });
 
 export type WorkloadSpec = z.output<typeof workloadSchema>;
-
-export function successRule(rules: WorkloadSpec['success']): (status: number) => boolean {
-  if (!rules) return (status) => status >= 200 && status < 400;
-  const codes = new Set(rules.filter((r): r is number => typeof r === 'number'));
-  const classes = new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => Number(r[0])));
-  return (status) => codes.has(status) || classes.has(Math.floor(status / 100));
-}

@@ -3,10 +3,9 @@
 // completes and, at the end, its windows with their HDR histograms, for the run to merge. The run
 // commands it over IPC; signals are the run's to handle (a Ctrl-C reaches the whole process group),
 // and a run that goes away (its IPC channel closes) ends the worker at once.
-import { Workload } from './generator.js';
+import { successRule, Workload } from './generator.js';
 import { MergeableHistogram } from './mergeable-histogram.js';
 import { secondState, windowState } from './merge.js';
-import { successRule } from './schema.js';
 import type { FromWorker, SecondState, ToWorker } from './worker-protocol.js';
 
 /** How often finished seconds are sent: live progress and abort conditions see them this late at most. */
