@@ -3,7 +3,7 @@
 // the rounds), plus the workers' start-up time; then the check that merged percentiles equal one
 // histogram's over the same requests (real latencies, recorded split over recorders and whole).
 // Run with `npm run bench:workers` (it builds first: workers run the built entry, as users' do).
-// BENCH_SECONDS (default 6), BENCH_ROUNDS (3), BENCH_USERS (16, split among the workers).
+// BENCH_SECONDS (default 8), BENCH_ROUNDS (3), BENCH_USERS (16, split among the workers).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,9 @@ const { MergeableHistogram } = await built<typeof import('../src/workload/mergea
 const { summarizeHistogram } = await built<typeof import('../src/workload/recorder.js')>('recorder.js');
 const { ReplicatedWorkload } = await built<typeof import('../src/workload/replicated.js')>('replicated.js');
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 /** Seconds left out of the warm figure: a new worker process runs cold (JIT, connections) at first. */
-const WARM_FROM = 2;
+const WARM_FROM = 3;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const users = Number(process.env.BENCH_USERS ?? 16);
 const WORKERS = [1, 2, 4] as const;
