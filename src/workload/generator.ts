@@ -50,7 +50,8 @@ class InFlight implements Dispatcher.DispatchHandler {
     private readonly workload: Workload,
     readonly deadline: number,
     readonly dueMs: number,
-    readonly windows: readonly WindowAccumulator[],
+    /** Taken when it was due; moved by reassignSince() when a window event arrives late. */
+    public windows: readonly WindowAccumulator[],
     readonly done: (() => void) | undefined,
   ) {}
 
@@ -225,6 +226,24 @@ export class Workload {
         resolve();
       };
     });
+  }
+
+  /**
+   * A window opened or closed at `atMs` but this workload heard of it later (a worker process, told
+   * over IPC): the requests due since then that are still unanswered move to the windows open now.
+   * Those already answered stay where they were counted; the worker reports how late it heard.
+   */
+  reassignSince(atMs: number): number {
+    let moved = 0;
+    // In dispatch order, so the ones due since atMs are at the tail.
+    for (let i = this.inFlight.length - 1; i >= 0; i -= 1) {
+      const entry = this.inFlight[i]!;
+      if (entry.dueMs < atMs) break;
+      if (entry.settled) continue;
+      entry.windows = this.recorder.openWindows();
+      moved += 1;
+    }
+    return moved;
   }
 
   /** One request, timed from `dueMs`; every ending, the timeout included, becomes one outcome. */

@@ -72,7 +72,7 @@ export interface WorkloadWorker {
   clockSkewMs: number;
   /** That ping's round trip: the skew is known to ±half of it. */
   clockRttMs: number;
-  /** The longest a fault window's start or end took to reach it: requests due in that span counted in the window before. */
+  /** The longest a fault window's start or end took to reach it: requests due in that span and answered before it count in the window before. */
   windowLagMs?: number;
   /** Why its traffic is missing from the record, when it died or stopped answering. */
   lost?: string;

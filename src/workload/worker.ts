@@ -53,10 +53,12 @@ function runWorker(): void {
       case 'fault-applied':
         windowLagMs = Math.max(windowLagMs, elapsed() - message.atMs);
         workload?.recorder.faultApplied(message.key, message.name, message.atMs);
+        workload?.reassignSince(message.atMs);
         return;
       case 'fault-ended':
         windowLagMs = Math.max(windowLagMs, elapsed() - message.atMs);
         workload?.recorder.faultEnded(message.key, message.atMs);
+        workload?.reassignSince(message.atMs);
         return;
       case 'stop':
         clearInterval(reporter);
@@ -87,4 +89,9 @@ function runWorker(): void {
   void send({ type: 'ready' });
 }
 
-runWorker();
+if (process.send) runWorker();
+else {
+  // Without the run's IPC channel there is nobody to take orders from or report to.
+  process.stderr.write('faultline workload worker: started by `faultline run` for `workload.replicas` > 1, not by hand\n');
+  process.exitCode = 2;
+}
