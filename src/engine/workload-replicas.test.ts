@@ -15,7 +15,7 @@ import { runExperiment } from './run.js';
 let dir: string;
 let server: ChildProcess;
 let port: number;
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 
 const COUNTING_SERVER = `
 let served = 0;
