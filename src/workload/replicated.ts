@@ -70,7 +70,10 @@ class WorkerProcess {
     });
     this.child.on('error', (error) => (this.lost ??= `could not run: ${error.message}`));
     this.child.on('exit', (code, signal) => {
-      const reason = this.lost ?? `exited (${signal ?? `code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').at(-1)}` : ''}`;
+      // Node ends a crash report with its version: the error's own line says more.
+      const lines = this.stderrTail.trim().split('\n').filter(Boolean);
+      const said = lines.find((line) => /\b\w*Error\b/.test(line)) ?? lines.at(-1);
+      const reason = this.lost ?? `exited (${signal ?? `code ${code}`})${said ? `: ${said.trim()}` : ''}`;
       for (const waiter of this.waiting.values()) waiter.reject(new Error(reason));
       this.waiting.clear();
       if (!this.result) onExit(this, reason);
