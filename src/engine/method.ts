@@ -69,7 +69,7 @@ export class MethodScheduler {
     const spec = run.experiment.workload;
     try {
       if (spec) {
-        run.workload = await this.startWorkload(spec, stopMethod);
+        run.workload = await this.startWorkload(spec, stopMethod, method.signal);
         this.faults.startBaselineReadings(schedule, method.signal);
         // The baseline: traffic before any fault; cut short by an interrupt like everything else.
         await run.clock.sleep(spec.before, method.signal).catch(() => undefined);
@@ -99,7 +99,7 @@ export class MethodScheduler {
     return !method.signal.aborted;
   }
 
-  private async startWorkload(spec: NonNullable<Experiment['workload']>, stopMethod: StopMethod): Promise<RunningWorkload> {
+  private async startWorkload(spec: NonNullable<Experiment['workload']>, stopMethod: StopMethod, signal: AbortSignal): Promise<RunningWorkload> {
     const options = {
       url: spec.url,
       method: spec.method,
@@ -117,7 +117,7 @@ export class MethodScheduler {
         this.run.runError ??= error;
         stopMethod(error);
       };
-      workload = await ReplicatedWorkload.start({ workload: { ...options, success: spec.success }, replicas: spec.replicas, onWorkerLost });
+      workload = await ReplicatedWorkload.start({ workload: { ...options, success: spec.success }, replicas: spec.replicas, onWorkerLost }, signal);
     } else {
       const local = new Workload({ ...options, isSuccess: successRule(spec.success) });
       local.start();

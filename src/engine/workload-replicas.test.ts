@@ -140,4 +140,21 @@ describe('a run whose workload has replicas', () => {
     expect(journal.workload!.workers!.every((w) => w.lost === undefined)).toBe(true);
     expect(workerPids()).toEqual([]);
   });
+
+  it('an interrupt while the workers are still loading ends them and the run at once', async () => {
+    const interrupt = new AbortController();
+    const running = run(freezeUnderTraffic('700ms', 2), interrupt.signal);
+    let pids: number[] = [];
+    for (let i = 0; i < 500 && pids.length < 2; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      pids = workerPids();
+    }
+    expect(pids).toHaveLength(2);
+    interrupt.abort();
+    const journal = await running;
+    expect(journal.status).toBe('interrupted');
+    expect(journal.error).toBeUndefined();
+    expect(await served()).toBe(0);
+    expect(workerPids()).toEqual([]);
+  });
 });

@@ -165,18 +165,32 @@ export class ReplicatedWorkload implements RunningWorkload {
     );
   }
 
-  /** Forks the workers, measures their clocks and starts the traffic; throws (workers ended) when one cannot start. */
-  static async start(options: ReplicatedWorkloadOptions): Promise<ReplicatedWorkload> {
+  /**
+   * Forks the workers, measures their clocks and starts the traffic; throws (workers ended) when one
+   * cannot start, or with `signal`'s reason when the run is interrupted while they load.
+   */
+  static async start(options: ReplicatedWorkloadOptions, signal?: AbortSignal): Promise<ReplicatedWorkload> {
     const workload = new ReplicatedWorkload(options);
+    let onAbort: (() => void) | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    // Only raced below: an interrupt after the start is the run's to handle, not a rejection left unhandled.
+    interrupted.catch(() => undefined);
     try {
-      await Promise.all(workload.workers.map((worker) => worker.next('ready', READY_TIMEOUT_MS)));
-      await Promise.all(workload.workers.map((worker) => workload.measureClock(worker)));
+      await Promise.race([interrupted, Promise.all(workload.workers.map((worker) => worker.next('ready', READY_TIMEOUT_MS)))]);
+      await Promise.race([interrupted, Promise.all(workload.workers.map((worker) => workload.measureClock(worker)))]);
     } catch (error) {
       for (const worker of workload.workers) worker.kill();
+      if (signal?.aborted) throw signal.reason;
       throw new FaultlineError('E_WORKLOAD', `the workload's ${options.replicas} worker processes did not start: ${error instanceof Error ? error.message : String(error)}`, {
         hint: 'Run `faultline run` from an installed or built faultline (npm run build), or set workload.replicas to 1.',
         cause: error,
       });
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     workload.origin = process.hrtime.bigint();
     workload.started = true;
