@@ -157,4 +157,20 @@ describe('a run whose workload has replicas', () => {
     expect(await served()).toBe(0);
     expect(workerPids()).toEqual([]);
   });
+
+  it('an abort condition on the workload error rate reads the merged seconds and stops the run', async () => {
+    const journal = await run(
+      `${freezeUnderTraffic('20s', 2).replace('timeout: 5s', 'timeout: 200ms').replace(/verdicts:[\s\S]*$/, '')}
+abort:
+  - name: error rate over 50%
+    workload: { errorRate: 50%, over: 1s, minRequests: 5 }
+    every: 250ms
+`,
+    );
+    expect(journal.status).toBe('aborted');
+    expect(journal.abort?.condition).toBe('error rate over 50%');
+    expect(journal.faults).toMatchObject([{ key: 'freeze', status: 'undone' }]);
+    // Cut short: it did not last the 20 s the fault was declared for.
+    expect(journal.durationMs).toBeLessThan(20_000);
+  });
 });
