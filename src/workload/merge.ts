@@ -3,7 +3,7 @@
 // and second by second (a second is merged once every worker has reported past it). What comes out
 // has the shape one in-process workload writes, so reporters and verdicts read it unchanged.
 import { MergeableHistogram } from './mergeable-histogram.js';
-import { mergeErrorClasses, summarizeWindow, type GapLog, type LatencyHistogram, type RawSecond, type WindowAccumulator } from './recorder.js';
+import { mergeErrorClasses, summarizeWindow, type LatencyHistogram, type RawSecond, type WindowAccumulator } from './recorder.js';
 import { OUTCOME_CLASSES, type OutcomeClass, type WorkloadWindow } from './types.js';
 import type { SecondState, WindowState } from './worker-protocol.js';
 
@@ -13,7 +13,7 @@ function mergeable(histogram: LatencyHistogram): MergeableHistogram {
 }
 
 /** A worker's closed window as it travels to the run. */
-export function windowState(window: WindowAccumulator & { gapLog?: GapLog }): WindowState {
+export function windowState(window: WindowAccumulator): WindowState {
   return {
     name: window.name,
     kind: window.kind,
