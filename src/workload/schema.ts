@@ -39,7 +39,12 @@ export const workloadSchema = z
     for (const field of ['rate', 'concurrency', 'maxInFlight'] as const) {
       const value = spec[field];
       if (replicas > 1 && value !== undefined && value < replicas) {
-        ctx.addIssue({ code: 'custom', path: [field], message: `${field} ${value} is less than replicas ${replicas}: each worker needs at least 1` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${field} ${value} is less than replicas ${replicas}: each worker needs at least 1`,
+          params: { hint: `lower replicas to ${value} or less, or raise ${field} to ${replicas} or more` },
+        });
       }
     }
   })
