@@ -173,4 +173,23 @@ abort:
     // Cut short: it did not last the 20 s the fault was declared for.
     expect(journal.durationMs).toBeLessThan(20_000);
   });
+
+  it('a worker that stops reporting (its process stopped) is lost and fails the run, and the fault is still undone', async () => {
+    const running = run(freezeUnderTraffic('20s', 2));
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length < 2; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pids = workerPids();
+    }
+    expect(pids).toHaveLength(2);
+    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(pids[0]!, 'SIGSTOP');
+    const journal = await running;
+    expect(journal.status).toBe('failed');
+    expect(journal.error!.message).toMatch(/workload worker 1 of 2 .* stopped reporting/);
+    expect(journal.workload!.workers![0]).toMatchObject({ requests: 0, lost: expect.stringMatching(/stopped reporting/) });
+    expect(journal.faults).toMatchObject([{ key: 'freeze', status: 'undone' }]);
+    expect(journal.durationMs).toBeLessThan(20_000);
+    expect(workerPids()).toEqual([]);
+  });
 });

@@ -26,6 +26,12 @@ const CLOCK_PINGS = 5;
 /** Beyond the request timeout (its answers in flight are waited for), what a worker gets to stop or to report. */
 const STOP_GRACE_MS = 5_000;
 const EXIT_GRACE_MS = 2_000;
+/**
+ * A worker reports its seconds every 200 ms: one silent this long is stuck (its event loop blocked,
+ * its process stopped), and since merged seconds wait for every worker, live progress and abort
+ * conditions on the workload would wait with it. It is lost, like a worker that died.
+ */
+const SILENCE_LIMIT_MS = 5_000;
 
 type Message<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
@@ -42,6 +48,8 @@ class WorkerProcess {
   readonly child: ChildProcess;
   result: Message<'result'> | undefined;
   lost: string | undefined;
+  /** When it last said anything, on performance.now(). */
+  lastHeard = performance.now();
   clock = { skewMs: 0, rttMs: 0 };
   private readonly waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (error: Error) => void }>();
   private stderrTail = '';
@@ -61,6 +69,7 @@ class WorkerProcess {
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-2000)));
     this.child.on('message', (message: FromWorker) => {
+      this.lastHeard = performance.now();
       if (message.type === 'failed') this.lost ??= `failed: ${message.message.split('\n')[0]}`;
       if (message.type === 'result') this.result = message;
       const waiter = this.waiting.get(message.type);
@@ -143,6 +152,7 @@ export class ReplicatedWorkload implements RunningWorkload {
   private started = false;
   private endMs: number | undefined;
   private stopping: Promise<void> | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
 
   readonly recorder = {
     faultApplied: (key: string, name: string, atMs: number) => this.broadcast({ type: 'fault-applied', key, name, atMs }),
@@ -194,6 +204,16 @@ export class ReplicatedWorkload implements RunningWorkload {
     }
     workload.origin = process.hrtime.bigint();
     workload.started = true;
+    let lastTick = performance.now();
+    workload.watchdog = setInterval(() => {
+      // A tick far behind means this process was the one stalled: the workers' messages are still unread.
+      const late = performance.now() - lastTick > 2_500;
+      lastTick = performance.now();
+      // After the poll phase, so messages that arrived meanwhile are read before anyone is judged silent.
+      if (!late) setImmediate(() => workload.loseSilentWorkers());
+    }, 1000);
+    // The run's process is not kept alive by it; stop() clears it.
+    workload.watchdog.unref();
     for (const worker of workload.workers) {
       const { share } = worker;
       worker.send({
@@ -283,7 +303,18 @@ export class ReplicatedWorkload implements RunningWorkload {
     );
   }
 
+  private loseSilentWorkers(): void {
+    if (this.stopping) return;
+    const now = performance.now();
+    for (const worker of this.workers) {
+      if (worker.lost || !worker.running || now - worker.lastHeard < SILENCE_LIMIT_MS) continue;
+      this.lose(worker, `stopped reporting (silent for ${((now - worker.lastHeard) / 1000).toFixed(1)} s)`);
+      worker.kill();
+    }
+  }
+
   private async stopWorkers(abandon: boolean): Promise<void> {
+    clearInterval(this.watchdog);
     const live = () => this.workers.filter((w) => !w.lost && w.running);
     const bounded = async (worker: WorkerProcess, step: Promise<unknown>) => {
       try {
