@@ -57,6 +57,24 @@ function workerPids(): number[] {
     .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** This run's `count` workers once they are up; bounded (about 5 s, polled every 10 ms), else the test fails on it. */
+async function workersUp(count: number): Promise<number[]> {
+  let pids: number[] = [];
+  for (let i = 0; i < 500 && pids.length < count; i += 1) {
+    await sleep(10);
+    pids = workerPids();
+  }
+  expect(pids).toHaveLength(count);
+  return pids;
+}
+
+/** Once the server has answered `count` requests: the traffic flows (bounded: 30 s). */
+async function trafficServed(count: number): Promise<void> {
+  for (let i = 0; i < 300 && (await served()) < count; i += 1) await sleep(100);
+}
+
 const freezeUnderTraffic = (duration: string, replicas: number) => `
 version: 1
 title: freeze the server under traffic from ${replicas} workers
@@ -108,16 +126,10 @@ describe('a run whose workload has replicas', () => {
 
   it('a worker that dies fails the run, names the worker, and the fault is still undone', async () => {
     const running = run(freezeUnderTraffic('3s', 2));
-    // Bounded: the workers are up within the run's first seconds, or the test fails on its timeout.
-    let pids: number[] = [];
-    for (let i = 0; i < 200 && pids.length < 2; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      pids = workerPids();
-    }
-    expect(pids).toHaveLength(2);
+    const pids = await workersUp(2);
     // Killed while the server is frozen (1.3 s into the traffic, for 3 s), not while the workers are still loading.
-    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await trafficServed(60);
+    await sleep(800);
     process.kill(pids[1]!, 'SIGKILL');
     const journal = await running;
     expect(journal.status).toBe('failed');
@@ -130,9 +142,9 @@ describe('a run whose workload has replicas', () => {
   it('an interrupt (Ctrl-C) stops the workers, undoes the fault and leaves no worker process behind', async () => {
     const interrupt = new AbortController();
     const running = run(freezeUnderTraffic('20s', 2), interrupt.signal);
-    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    expect(workerPids()).toHaveLength(2);
+    await workersUp(2);
+    await trafficServed(60);
+    await sleep(800);
     interrupt.abort();
     const journal = await running;
     expect(journal.status).toBe('interrupted');
@@ -144,12 +156,7 @@ describe('a run whose workload has replicas', () => {
   it('an interrupt while the workers are still loading ends them and the run at once', async () => {
     const interrupt = new AbortController();
     const running = run(freezeUnderTraffic('700ms', 2), interrupt.signal);
-    let pids: number[] = [];
-    for (let i = 0; i < 500 && pids.length < 2; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      pids = workerPids();
-    }
-    expect(pids).toHaveLength(2);
+    await workersUp(2);
     interrupt.abort();
     const journal = await running;
     expect(journal.status).toBe('interrupted');
@@ -176,13 +183,8 @@ abort:
 
   it('a worker that stops reporting (its process stopped) is lost and fails the run, and the fault is still undone', async () => {
     const running = run(freezeUnderTraffic('20s', 2));
-    let pids: number[] = [];
-    for (let i = 0; i < 200 && pids.length < 2; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      pids = workerPids();
-    }
-    expect(pids).toHaveLength(2);
-    for (let i = 0; i < 300 && (await served()) < 60; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    const pids = await workersUp(2);
+    await trafficServed(60);
     process.kill(pids[0]!, 'SIGSTOP');
     const journal = await running;
     expect(journal.status).toBe('failed');
