@@ -3,9 +3,10 @@
 // and second by second (a second is merged once every worker has reported past it). What comes out
 // has the shape one in-process workload writes, so reporters and verdicts read it unchanged.
 import { MergeableHistogram } from './mergeable-histogram.js';
-import { mergeErrorClasses, summarizeWindow, type LatencyHistogram, type RawSecond, type WindowAccumulator } from './recorder.js';
+import { mergeErrorClasses, SecondSeries, summarizeWindow, type LatencyHistogram, type RawSecond, type WindowAccumulator } from './recorder.js';
 import { OUTCOME_CLASSES, type OutcomeClass, type WorkloadWindow } from './types.js';
 import type { SecondState, WindowState } from './worker-protocol.js';
+import type { WorkloadSecond } from './types.js';
 
 function mergeable(histogram: LatencyHistogram): MergeableHistogram {
   if (!(histogram instanceof MergeableHistogram)) throw new TypeError('a worker records into MergeableHistogram');
@@ -155,4 +156,15 @@ export class SecondsMerger {
       this.onSecond(second);
     }
   }
+}
+
+/** Finished workers' results (standalone ones' files) merged into the windows and series one run writes. */
+export function mergeWorkerResults(
+  results: readonly { windows: readonly WindowState[]; seconds: readonly SecondState[] }[],
+  offsetMs: number,
+): { windows: WorkloadWindow[]; seconds: WorkloadSecond[]; secondsPerEntry: number } {
+  const series = new SecondSeries();
+  const merger = new SecondsMerger(results.length, (second) => series.add(second));
+  results.forEach((result, worker) => merger.add(worker, result.seconds, Number.POSITIVE_INFINITY));
+  return { windows: mergeWindows(results.map((result) => result.windows), offsetMs), seconds: series.entries, secondsPerEntry: series.secondsPerEntry };
 }

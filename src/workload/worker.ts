@@ -1,12 +1,12 @@
-// The entry of one worker process of a split workload (`workload.replicas` > 1), forked by the run
-// (replicated.ts): it drives its share of the traffic on the run's clock, reports each second as it
-// completes and, at the end, its windows with their HDR histograms, for the run to merge. The run
-// commands it over IPC; signals are the run's to handle (a Ctrl-C reaches the whole process group),
-// and a run that goes away (its IPC channel closes) ends the worker at once.
-import { successRule, Workload } from './generator.js';
-import { MergeableHistogram } from './mergeable-histogram.js';
-import { secondState, windowState } from './merge.js';
-import type { FromWorker, SecondState, ToWorker } from './worker-protocol.js';
+// The entry of one worker process of a split workload (`workload.replicas` > 1). Forked by the run
+// (replicated.ts), it takes its orders over IPC: it drives its share of the traffic on the run's
+// clock (worker-session.ts), reports each second as it completes and, at the end, its windows with
+// their HDR histograms, for the run to merge. Signals are the run's to handle (a Ctrl-C reaches the
+// whole process group), and a run that goes away (its IPC channel closes) ends the worker at once.
+// Started with `--spec`, it runs on its own instead and writes its result to a file (worker-standalone.ts).
+import { runStandalone } from './worker-standalone.js';
+import { WorkerSession } from './worker-session.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** How often finished seconds are sent: live progress and abort conditions see them this late at most. */
 const REPORT_EVERY_MS = 200;
@@ -19,19 +19,8 @@ function send(message: FromWorker): Promise<void> {
 }
 
 function runWorker(): void {
-  let workload: Workload | undefined;
-  let origin = 0n;
-  let windowLagMs = 0;
+  let session: WorkerSession | undefined;
   let reporter: NodeJS.Timeout | undefined;
-  const finished: SecondState[] = [];
-  const elapsed = () => Number(process.hrtime.bigint() - origin) / 1e6;
-
-  const report = () => {
-    if (!workload) return;
-    const now = elapsed();
-    workload.recorder.tick(now);
-    void send({ type: 'seconds', seconds: finished.splice(0), through: Math.floor(now / 1000) - 1 });
-  };
 
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.type) {
@@ -39,39 +28,26 @@ function runWorker(): void {
         void send({ type: 'pong', id: message.id, nowNs: process.hrtime.bigint().toString() });
         return;
       case 'start': {
-        origin = BigInt(message.originNs);
-        const { success, ...options } = message.options;
-        workload = new Workload({ ...options, isSuccess: successRule(success) }, elapsed, {
-          startedAt: 0,
-          phaseMs: message.phaseMs,
-          recorder: { newHistogram: () => new MergeableHistogram(), logGaps: true, onRawSecond: (second) => finished.push(secondState(second)) },
-        });
-        workload.start();
-        reporter = setInterval(report, REPORT_EVERY_MS);
+        const started = new WorkerSession(BigInt(message.originNs), message.options, message.phaseMs);
+        session = started;
+        started.start();
+        reporter = setInterval(() => void send(started.completeSeconds()), REPORT_EVERY_MS);
         return;
       }
       case 'fault-applied':
-        windowLagMs = Math.max(windowLagMs, elapsed() - message.atMs);
-        workload?.recorder.faultApplied(message.key, message.name, message.atMs);
-        workload?.reassignSince(message.atMs);
-        return;
       case 'fault-ended':
-        windowLagMs = Math.max(windowLagMs, elapsed() - message.atMs);
-        workload?.recorder.faultEnded(message.key, message.atMs);
-        workload?.reassignSince(message.atMs);
+        session?.windowEvent(message);
         return;
       case 'stop':
         clearInterval(reporter);
-        await workload?.stop(message.abandon);
+        await session?.stop(message.abandon);
         await send({ type: 'stopped' });
         return;
-      case 'finish': {
-        const windows = workload?.recorder.close(message.endMs) ?? [];
+      case 'finish':
         // Exits once the result is down the channel.
-        await send({ type: 'result', windows: windows.map(windowState), seconds: finished.splice(0), windowLagMs });
+        await send(session?.finish(message.endMs) ?? { type: 'result', windows: [], seconds: [], windowLagMs: 0 });
         process.disconnect();
         return;
-      }
     }
   };
 
@@ -89,9 +65,12 @@ function runWorker(): void {
   void send({ type: 'ready' });
 }
 
-if (process.send) runWorker();
-else {
-  // Without the run's IPC channel there is nobody to take orders from or report to.
-  process.stderr.write('faultline workload worker: started by `faultline run` for `workload.replicas` > 1, not by hand\n');
+if (process.argv.includes('--spec')) {
+  process.exitCode = await runStandalone(process.argv.slice(2), process.env);
+} else if (process.send) {
+  runWorker();
+} else {
+  // Without the run's IPC channel or a spec there is nobody to take orders from or report to.
+  process.stderr.write('faultline workload worker: started by `faultline run` for `workload.replicas` > 1, or with --spec <file> --out <file> [--index N]\n');
   process.exitCode = 2;
 }
