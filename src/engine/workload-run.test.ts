@@ -89,7 +89,7 @@ abort:
   - name: error rate over 50%
     workload: { errorRate: 50%, over: 1s, minRequests: 5 }
     every: 250ms
-`.replace('timeout: 1500ms', 'timeout: 200ms'));
+`.replace('timeout: 1500ms', 'timeout: 1s'));
     expect(journal.status).toBe('aborted');
     expect(journal.abort?.condition).toBe('error rate over 50%');
     expect(journal.faults[0]!.status).toBe('undone');
