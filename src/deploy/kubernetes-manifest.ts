@@ -46,6 +46,19 @@ export interface KubernetesObject {
 
 const EXPERIMENT_DIR = '/etc/faultline';
 
+// The pod's command: sh passes the arguments on to faultline untouched ("$@"), then says where the
+// journal is as the last log line. On a claim the files outlive the pod, so that is their path;
+// on an emptyDir they go with the pod, so it is the journal itself, one line of JSON
+// (`kubectl logs job/<name> --tail=1 > journal.json`). Pretty JSON holds raw newlines and leading
+// spaces only between tokens, so stripping them keeps it valid. A run that wrote no journal
+// (invalid input) ends with its error instead.
+const JOURNAL_PATH_LAST = 'faultline "$@"; code=$?; echo "faultline journal: $FAULTLINE_RUN_DIR/journal.json"; exit $code';
+const JOURNAL_LAST = [
+  'faultline "$@"; code=$?',
+  `if [ -f "$FAULTLINE_RUN_DIR/journal.json" ]; then sed 's/^ *//' "$FAULTLINE_RUN_DIR/journal.json" | tr -d '\\n'; echo; fi`,
+  'exit $code',
+].join('; ');
+
 interface Step {
   use: string;
   kind: 'action' | 'probe';
@@ -239,8 +252,7 @@ function jobSpecFor(name: string, labels: Record<string, string>, fileName: stri
               // Each run in a folder of its own, so a CronJob's runs on one volume do not overwrite each other.
               { name: 'FAULTLINE_RUN_DIR', value: `${out}/$(POD_NAME)` },
             ],
-            // sh passes the arguments on untouched ("$@") and prints where the journal is as the last log line.
-            command: ['sh', '-c', 'faultline "$@"; code=$?; echo "faultline journal: $FAULTLINE_RUN_DIR/journal.json"; exit $code', 'faultline'],
+            command: ['sh', '-c', options.outputClaim ? JOURNAL_PATH_LAST : JOURNAL_LAST, 'faultline'],
             args: runArgs,
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
