@@ -1,0 +1,232 @@
+// faultline running in the cluster, on the test environment's real node (kubelet + containerd): the
+// Job `faultline kubernetes manifest` prints runs the pod-kill experiment against a Deployment of
+// real containers and its journal is read back from the pod's last log line; the same Job aimed at a
+// namespace outside its Role is refused by the API server and ends as a preflight error (exit 4);
+// and the CronJob on an every-minute schedule, whose runs outlast the minute, never runs two at once
+// (the controller skips the minute that finds a run active). The faultline image is the one
+// testenv/faultline-image.ts builds, imported into the node's containerd.
+//
+// Two adaptations to the test environment, made on the printed objects and nowhere else: the pod
+// is pinned to the real node (kwok's nodes run no container), and it uses the host's network with
+// the API server's loopback address, since the test API server listens on 127.0.0.1 only.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchV1Api, type CoreV1Event, type KubernetesObject, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../src/core/exit-codes.js';
+import type { Journal } from '../src/engine/journal.js';
+import type { FaultlineImage } from '../testenv/faultline-image.js';
+import { eventually } from './support/cli.js';
+import { applyServerSide, faultlineImage, objectOf, printManifest } from './support/incluster.js';
+import { createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
+import { realNode, type RealNode } from './support/real-node.js';
+import { requireKubernetes, TEST_LABELS, type KubernetesSettings } from './support/testenv.js';
+
+let cluster: KubernetesSettings | undefined;
+let node: RealNode | undefined;
+let skipReason = '';
+let image: FaultlineImage;
+let dir: string;
+let granted: string | undefined;
+let other: string | undefined;
+const clusterObjects: KubernetesObject[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'faultline-incluster-'));
+  try {
+    cluster = await requireKubernetes();
+  } catch (error) {
+    if (process.env.CI === 'true' || process.env.CI === '1') throw error;
+    skipReason = (error as Error).message;
+    return;
+  }
+  const found = await realNode(cluster);
+  if (!found.ok) {
+    skipReason = found.reason;
+    if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(skipReason);
+    return;
+  }
+  node = found.node;
+  image = await faultlineImage();
+  await node.importImage(image);
+  granted = await createNamespace(cluster, 'faultline-incluster');
+  other = await createNamespace(cluster, 'faultline-incluster-other');
+  await Promise.all([createWebDeployment(granted), createWebDeployment(other)]);
+  await Promise.all([waitForReadyPods(cluster, granted, 'app=web', 2, 120_000), waitForReadyPods(cluster, other, 'app=web', 2, 120_000)]);
+}, 900_000);
+
+afterAll(async () => {
+  await deleteNamespace(cluster, granted);
+  await deleteNamespace(cluster, other);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const skipUnlessNode = (ctx: { skip: (reason?: string) => never }) => {
+  if (!node) {
+    process.stderr.write(`skipped: ${skipReason || 'no real node'}\n`);
+    ctx.skip(skipReason || 'no real node');
+  }
+};
+
+/** Two replicas of busybox's httpd on the real node: real containers a pod-kill really kills. */
+async function createWebDeployment(namespace: string): Promise<void> {
+  const labels = { ...TEST_LABELS, app: 'web' };
+  await kubeClients(cluster!).apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'web', labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels },
+          spec: {
+            ...node!.podPlacement,
+            terminationGracePeriodSeconds: 1,
+            containers: [
+              {
+                name: 'httpd',
+                image: node!.busyboxImage,
+                imagePullPolicy: 'Never',
+                command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'],
+                readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    },
+  });
+}
+
+/** The printed pod template, placed on the real node and given the API server's address this test environment has. */
+function adaptPodTemplate(template: { spec: any }): void {
+  const server = new URL(cluster!.server);
+  Object.assign(template.spec, node!.podPlacement, { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+  for (const container of template.spec.containers) {
+    // Set in the container, these win over the ones the kubelet derives from the kubernetes Service.
+    container.env.push({ name: 'KUBERNETES_SERVICE_HOST', value: server.hostname }, { name: 'KUBERNETES_SERVICE_PORT', value: server.port });
+    container.imagePullPolicy = 'Never';
+  }
+}
+
+const batch = () => cluster!.kubeConfig.makeApiClient(BatchV1Api);
+
+async function finishedJob(namespace: string, name: string, timeoutMs: number): Promise<V1Job> {
+  return eventually(`the Job ${namespace}/${name} to finish`, async () => {
+    const job = await batch().readNamespacedJob({ namespace, name });
+    const done = job.status?.conditions?.find((condition) => (condition.type === 'Complete' || condition.type === 'Failed') && condition.status === 'True');
+    return done ? job : undefined;
+  }, timeoutMs, 1_000);
+}
+
+async function podsOf(namespace: string, selector: string): Promise<V1Pod[]> {
+  return (await kubeClients(cluster!).core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+}
+
+const logOf = (namespace: string, pod: V1Pod) => kubeClients(cluster!).core.readNamespacedPodLog({ namespace, name: pod.metadata!.name!, container: 'faultline' });
+
+/** The journal the pod printed as its last log line. */
+const journalIn = (log: string) => JSON.parse(log.trimEnd().split('\n').at(-1)!) as Journal;
+
+describe('faultline in the cluster, on the real node', () => {
+  it('the generated Job runs pod-kill against a Deployment of real containers; its journal is the last log line', async (ctx) => {
+    skipUnlessNode(ctx);
+    const vars = ['--var', 'k8s.context=inClusterContext', '--var', `k8s.namespace=${granted}`, '--var', 'k8s.replicas=2'];
+    const objects = await printManifest(['experiments/k8s-pod-kill.yaml', ...vars, '--name', 'chaos-job', '--image', image.tag]);
+    const job = objectOf(objects, 'Job');
+    adaptPodTemplate(job.spec.template);
+    const before = new Set((await podsOf(granted!, 'app=web')).map((pod) => `${granted}/${pod.metadata!.name}`));
+    await applyServerSide(cluster!, objects, clusterObjects);
+
+    const finished = await finishedJob(granted!, 'chaos-job', 240_000);
+    const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-job');
+    const log = await logOf(granted!, pod!);
+    expect(finished.status?.succeeded, log).toBe(1);
+    expect(pod!.spec!.nodeName).toBe(node!.name);
+    expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(ExitCode.passed);
+    const journal = journalIn(log);
+    expect(journal.status).toBe('passed');
+    expect(journal.verdicts.map((verdict) => `${verdict.name}:${verdict.result}`)).toEqual(['self-healing:pass']);
+    expect(journal.faults).toHaveLength(1);
+    // A real container was killed: the pod the journal names was one from before and is gone; the Deployment is whole again.
+    const killed = /^pod (\S+)/.exec(journal.faults[0]!.targets.join())?.[1];
+    expect([...before.values()]).toContain(killed);
+    const after = await waitForReadyPods(cluster!, granted!, 'app=web', 2, 60_000);
+    expect(after.map((p) => `${granted}/${p.metadata!.name}`)).not.toContain(killed);
+  }, 600_000);
+
+  it('the same Job aimed at a namespace outside its Role is refused by the API server: a preflight error, exit 4', async (ctx) => {
+    skipUnlessNode(ctx);
+    const vars = ['--var', 'k8s.context=inClusterContext', '--var', `k8s.replicas=2`];
+    const args = ['experiments/k8s-pod-kill.yaml', ...vars, '--name', 'chaos-refused', '--namespace', granted!, '--image', image.tag];
+    // Everything as printed for the granted namespace (the Role there), but the Job as printed for the other one.
+    const objects = await printManifest([...args, '--var', `k8s.namespace=${granted}`]);
+    const aimed = objectOf(await printManifest([...args, '--var', `k8s.namespace=${other}`]), 'Job');
+    expect(aimed.metadata?.namespace).toBe(granted);
+    adaptPodTemplate(aimed.spec.template);
+    await applyServerSide(cluster!, [...objects.filter((object) => object.kind !== 'Job'), aimed], clusterObjects);
+
+    const finished = await finishedJob(granted!, 'chaos-refused', 240_000);
+    const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-refused');
+    const log = await logOf(granted!, pod!);
+    expect(finished.status?.failed, log).toBe(1);
+    expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(ExitCode.runError);
+    expect(log).toMatch(new RegExp(`preflight.*listing pods in namespace ${other}: forbidden \\(HTTP 403\\)`, 's'));
+    const journal = journalIn(log);
+    expect(journal.status).toBe('failed');
+    expect(journal.faults).toEqual([]);
+    // Nothing was killed there.
+    await waitForReadyPods(cluster!, other!, 'app=web', 2, 5_000);
+  }, 600_000);
+
+  it('the CronJob (every minute, runs of 70 s) never runs two at once: the controller skips the minute that finds a run active', async (ctx) => {
+    skipUnlessNode(ctx);
+    const file = join(dir, 'slow.yaml');
+    await writeFile(file, SLOW_EXPERIMENT);
+    const objects = await printManifest([file, '--name', 'chaos-cron', '--namespace', granted!, '--image', image.tag, '--schedule', '* * * * *']);
+    const cron = objectOf(objects, 'CronJob');
+    expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+    adaptPodTemplate(cron.spec.jobTemplate.spec.template);
+    await applyServerSide(cluster!, objects, clusterObjects);
+
+    // Two finished runs: the first starts within a minute, the next minute is skipped, the second starts the minute after the first ends.
+    const runs = await eventually('two finished runs of the CronJob', async () => {
+      const pods = (await podsOf(granted!, 'app.kubernetes.io/instance=chaos-cron')).filter((pod) => pod.status?.containerStatuses?.[0]?.state?.terminated);
+      return pods.length >= 2 ? pods : undefined;
+    }, 330_000, 2_000);
+    await batch().patchNamespacedCronJob({ namespace: granted!, name: 'chaos-cron', body: { spec: { suspend: true } } }, { headers: { 'Content-Type': 'application/merge-patch+json' } } as never);
+
+    // Every run of the CronJob, from the containers' own start and end times: none overlaps another.
+    const all = (await podsOf(granted!, 'app.kubernetes.io/instance=chaos-cron')).map((pod) => {
+      const state = pod.status?.containerStatuses?.[0]?.state;
+      const started = state?.terminated?.startedAt ?? state?.running?.startedAt;
+      return { name: pod.metadata!.name!, start: new Date(started!).getTime(), end: state?.terminated ? new Date(state.terminated.finishedAt!).getTime() : Infinity };
+    });
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    all.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < all.length; i++) expect(all[i]!.start, `${all[i]!.name} started before ${all[i - 1]!.name} ended`).toBeGreaterThanOrEqual(all[i - 1]!.end);
+    for (const pod of runs) expect(journalIn(await logOf(granted!, pod)).status).toBe('passed');
+    // And Forbid was put to the test: the controller saw a scheduled minute with a run active and skipped it.
+    const events = (await kubeClients(cluster!).core.listNamespacedEvent({ namespace: granted!, fieldSelector: 'involvedObject.name=chaos-cron' })).items;
+    expect(events.map((event: CoreV1Event) => event.reason)).toContain('JobAlreadyActive');
+  }, 600_000);
+});
+
+// A run that outlasts the schedule's minute, so the next scheduled time always finds it active.
+const SLOW_EXPERIMENT = `version: 1
+title: A scheduled run that outlasts the schedule's minute
+hypothesis:
+  title: the runner answers
+  probes:
+    - name: a command runs
+      probe: command.run
+      with: { run: "true" }
+      expect: { exitCode: 0 }
+method:
+  - id: hold
+    name: hold the run past the next scheduled minute
+    action: command.run
+    with: { run: "sleep 70", timeout: 2m }
+`;
