@@ -3,7 +3,7 @@
 // real containers and its journal is read back from the pod's last log line; the same Job aimed at a
 // namespace outside its Role is refused by the API server and ends as a preflight error (exit 4);
 // and the CronJob on an every-minute schedule, whose runs outlast the minute, never runs two at once
-// (the controller skips the minute that finds a run active). The faultline image is the one
+// (the minute that finds a run active is held back until it ends). The faultline image is the one
 // testenv/faultline-image.ts builds, imported into the node's containerd.
 //
 // Two adaptations to the test environment, made on the printed objects and nowhere else: the pod
@@ -146,6 +146,7 @@ describe('faultline in the cluster, on the real node', () => {
     expect(finished.status?.succeeded, log).toBe(1);
     expect(pod!.spec!.nodeName).toBe(node!.name);
     expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(ExitCode.passed);
+    expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(/^faultline exit 0\n/);
     const journal = journalIn(log);
     expect(journal.status).toBe('passed');
     expect(journal.verdicts.map((verdict) => `${verdict.name}:${verdict.result}`)).toEqual(['self-healing:pass']);
@@ -172,7 +173,11 @@ describe('faultline in the cluster, on the real node', () => {
     const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-refused');
     const log = await logOf(granted!, pod!);
     expect(finished.status?.failed, log).toBe(1);
-    expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(ExitCode.runError);
+    const terminated = pod!.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(terminated?.exitCode).toBe(ExitCode.runError);
+    // The termination message (kubectl describe pod) says it too, without reading the log.
+    process.stderr.write(`termination message of the refused run: ${JSON.stringify(terminated?.message)}\n`);
+    expect(terminated?.message).toMatch(new RegExp(`^faultline exit 4\\n.*forbidden \\(HTTP 403\\)`, 's'));
     expect(log).toMatch(new RegExp(`preflight.*listing pods in namespace ${other}: forbidden \\(HTTP 403\\)`, 's'));
     const journal = journalIn(log);
     expect(journal.status).toBe('failed');
@@ -181,7 +186,7 @@ describe('faultline in the cluster, on the real node', () => {
     await waitForReadyPods(cluster!, other!, 'app=web', 2, 5_000);
   }, 600_000);
 
-  it('the CronJob (every minute, runs of 70 s) never runs two at once: the controller skips the minute that finds a run active', async (ctx) => {
+  it('the CronJob (every minute, runs of 70 s) never runs two at once: the minute that finds a run active waits for it to end', async (ctx) => {
     skipUnlessNode(ctx);
     const file = join(dir, 'slow.yaml');
     await writeFile(file, SLOW_EXPERIMENT);
@@ -191,7 +196,7 @@ describe('faultline in the cluster, on the real node', () => {
     adaptPodTemplate(cron.spec.jobTemplate.spec.template);
     await applyServerSide(cluster!, objects, clusterObjects);
 
-    // Two finished runs: the first starts within a minute, the next minute is skipped, the second starts the minute after the first ends.
+    // Two finished runs: the first starts within a minute; the next minute finds it active, so the second starts when it ends.
     const runs = await eventually('two finished runs of the CronJob', async () => {
       const pods = (await podsOf(granted!, 'app.kubernetes.io/instance=chaos-cron')).filter((pod) => pod.status?.containerStatuses?.[0]?.state?.terminated);
       return pods.length >= 2 ? pods : undefined;
@@ -215,7 +220,7 @@ describe('faultline in the cluster, on the real node', () => {
       expect(log.trimEnd().split('\n').at(-1)!.length).toBeGreaterThan(16_384);
       expect(journalIn(log).status).toBe('passed');
     }
-    // And Forbid was put to the test: the controller saw a scheduled minute with a run active and skipped it.
+    // And Forbid was put to the test: the controller saw a scheduled minute with a run active and held it back.
     const events = (await kubeClients(cluster!).core.listNamespacedEvent({ namespace: granted!, fieldSelector: 'involvedObject.name=chaos-cron' })).items;
     expect(events.map((event: CoreV1Event) => event.reason)).toContain('JobAlreadyActive');
   }, 600_000);
