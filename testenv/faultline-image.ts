@@ -14,6 +14,8 @@ import { runCommand, runLoggedStep } from './processes.js';
 import { TestEnvError } from './errors.js';
 import type { UpContext } from './index.js';
 
+const IMAGE_REPOSITORY = 'faultline-test/faultline';
+
 /** Where things are in the image; the Dockerfile puts them in the same places. */
 export const FAULTLINE_IMAGE_LAYOUT = {
   app: '/opt/faultline',
@@ -129,7 +131,7 @@ export async function buildFaultlineImage(context: UpContext, repoRoot: string =
   const image: FaultlineImage = {
     tarball: join(cacheDir(env), 'faultline-image', `faultline-${short}.tar`),
     hash: digest,
-    tag: `faultline-test/faultline:${asTag(version)}-${short}`,
+    tag: `${IMAGE_REPOSITORY}:${asTag(version)}-${short}`,
     changes: [
       `ENV PATH=${path}`,
       'ENV NODE_ENV=production',
@@ -181,14 +183,31 @@ export async function buildFaultlineImage(context: UpContext, repoRoot: string =
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  pruneOldTarballs(join(cacheDir(env), 'faultline-image'), 3);
+  pruneOldTarballs(join(cacheDir(env), 'faultline-image'), 2);
   return image;
 }
 
-/** Imports the image into a Docker engine under its tag, unless it is there already. */
+/**
+ * The tags of faultline images whose tarball the cache no longer holds (pruneOldTarballs removed
+ * it): a store that holds images should drop those too, or every build of dist adds 200 MB to it.
+ */
+export function staleFaultlineTags(tags: string[], env: NodeJS.ProcessEnv): string[] {
+  const folder = join(cacheDir(env), 'faultline-image');
+  return tags.filter((tag) => {
+    const hash = new RegExp(`^(?:docker\\.io/)?${IMAGE_REPOSITORY}:.*-([0-9a-f]{16})$`).exec(tag)?.[1];
+    return hash !== undefined && !existsSync(join(folder, `faultline-${hash}.tar`));
+  });
+}
+
+/** Imports the image into a Docker engine under its tag, unless it is there already, and removes the stale ones. */
 export async function importFaultlineImageToDocker(image: FaultlineImage, dockerHost: string, context: UpContext): Promise<void> {
   const env = { ...context.env, DOCKER_HOST: dockerHost };
-  if ((await runCommand('docker', ['image', 'inspect', image.tag], { env })).code === 0) return;
-  const args = ['import', ...image.changes.flatMap((change) => ['--change', change]), image.tarball, image.tag];
-  await runLoggedStep(`docker import ${image.tag}`, 'docker', args, { logFile: logPath('faultline-image', context.env), env, timeoutMs: 5 * 60_000 });
+  if ((await runCommand('docker', ['image', 'inspect', image.tag], { env })).code !== 0) {
+    const args = ['import', ...image.changes.flatMap((change) => ['--change', change]), image.tarball, image.tag];
+    await runLoggedStep(`docker import ${image.tag}`, 'docker', args, { logFile: logPath('faultline-image', context.env), env, timeoutMs: 5 * 60_000 });
+  }
+  const listed = await runCommand('docker', ['image', 'ls', IMAGE_REPOSITORY, '--format', '{{.Repository}}:{{.Tag}}'], { env });
+  const stale = staleFaultlineTags(listed.stdout.split('\n').filter(Boolean), context.env);
+  // An image a container still uses stays (rmi without --force refuses it); the next prune gets it.
+  if (stale.length > 0) await runCommand('docker', ['rmi', ...stale], { env });
 }

@@ -2,7 +2,8 @@
 // that need containers that run: its name, what places a pod on it (its label and its taint), the
 // busybox image its containerd holds, and how to give it the faultline image. Absent (only kwok's
 // nodes), the lookup says why, for the skip.
-import { importFaultlineImageToDocker, type FaultlineImage } from '../../testenv/faultline-image.js';
+import { importFaultlineImageToDocker, staleFaultlineTags, type FaultlineImage } from '../../testenv/faultline-image.js';
+import { runCommand } from '../../testenv/processes.js';
 import { importImages } from '../../testenv/kubernetes-node.js';
 import { loadTestEnv } from '../../testenv/index.js';
 import { kubernetesNodeStatus } from '../../testenv/kubernetes-node.js';
@@ -13,7 +14,7 @@ export interface RealNode {
   podPlacement: { nodeSelector: Record<string, string>; tolerations: Array<Record<string, string>> };
   /** The local busybox image, already in the node's containerd (imagePullPolicy: Never). */
   busyboxImage: string;
-  /** Imports the image into the node's containerd (through the test Docker engine, as the test images go). */
+  /** Imports the image into the node's containerd (through the test Docker engine, as the test images go), and drops the stale ones. */
   importImage: (image: FaultlineImage) => Promise<void>;
 }
 
@@ -21,7 +22,7 @@ export type RealNodeLookup = { ok: true; node: RealNode } | { ok: false; reason:
 
 export async function realNode(): Promise<RealNodeLookup> {
   const settings = loadTestEnv();
-  const { KUBE_REAL_NODE: name, KUBE_REAL_NODE_LABEL: label, DOCKER_HOST: dockerHost, FAULTLINE_TEST_BUSYBOX_IMAGE: busyboxImage } = settings;
+  const { KUBE_REAL_NODE: name, KUBE_REAL_NODE_LABEL: label, KUBE_REAL_NODE_CONTAINERD: containerd, DOCKER_HOST: dockerHost, FAULTLINE_TEST_BUSYBOX_IMAGE: busyboxImage } = settings;
   if (!name || !label || !dockerHost || !busyboxImage) {
     return { ok: false, reason: 'the test environment has no real node (only kwok nodes, which run no container); `npm run testenv -- up` brings one up' };
   }
@@ -38,6 +39,11 @@ export async function realNode(): Promise<RealNodeLookup> {
         const context = { log: () => {}, env: process.env, allowBuilds: true };
         await importFaultlineImageToDocker(image, dockerHost, context);
         await importImages([image.tag], dockerHost, process.env);
+        if (containerd) {
+          const ctr = (args: string[]) => runCommand('ctr', ['--address', containerd, '--namespace', 'k8s.io', 'images', ...args]);
+          const stale = staleFaultlineTags((await ctr(['ls', '-q'])).stdout.split('\n').filter(Boolean), process.env);
+          if (stale.length > 0) await ctr(['rm', ...stale]);
+        }
       },
     },
   };
