@@ -19,12 +19,11 @@ import type { Journal } from '../src/engine/journal.js';
 import type { FaultlineImage } from '../testenv/faultline-image.js';
 import { eventually } from './support/cli.js';
 import { applyServerSide, faultlineImage, objectOf, printManifest } from './support/incluster.js';
-import { createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
-import { realNode, type RealNode } from './support/real-node.js';
-import { requireKubernetes, TEST_LABELS, type KubernetesSettings } from './support/testenv.js';
+import { createDeployment, createNamespace, deleteNamespace, httpdContainer, kubeClients, realNodeSpec, waitForReadyPods } from './support/kubernetes.js';
+import { importFaultlineImageIntoNode } from './support/real-node.js';
+import { requireRealNode, type RealNodeSettings } from './support/testenv.js';
 
-let cluster: KubernetesSettings | undefined;
-let node: RealNode | undefined;
+let node: RealNodeSettings | undefined;
 let skipReason = '';
 let image: FaultlineImage;
 let dir: string;
@@ -35,30 +34,25 @@ const clusterObjects: KubernetesObject[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'faultline-incluster-'));
   try {
-    cluster = await requireKubernetes();
+    node = await requireRealNode();
   } catch (error) {
     if (process.env.CI === 'true' || process.env.CI === '1') throw error;
     skipReason = (error as Error).message;
     return;
   }
-  const found = await realNode();
-  if (!found.ok) {
-    skipReason = found.reason;
-    if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(skipReason);
-    return;
-  }
-  node = found.node;
   image = await faultlineImage();
-  await node.importImage(image);
-  granted = await createNamespace(cluster, 'faultline-incluster');
-  other = await createNamespace(cluster, 'faultline-incluster-other');
-  await Promise.all([createWebDeployment(granted), createWebDeployment(other)]);
-  await Promise.all([waitForReadyPods(cluster, granted, 'app=web', 2, 120_000), waitForReadyPods(cluster, other, 'app=web', 2, 120_000)]);
+  await importFaultlineImageIntoNode(image);
+  granted = await createNamespace(node, 'faultline-incluster');
+  other = await createNamespace(node, 'faultline-incluster-other');
+  // Two replicas of busybox's httpd on the real node: real containers a pod-kill really kills.
+  const web = { spec: realNodeSpec(node, [httpdContainer(node)]) };
+  await Promise.all([createDeployment(node, granted, 'web', 2, web), createDeployment(node, other, 'web', 2, web)]);
+  await Promise.all([waitForReadyPods(node, granted, 'app=web', 2, 120_000), waitForReadyPods(node, other, 'app=web', 2, 120_000)]);
 }, 900_000);
 
 afterAll(async () => {
-  await deleteNamespace(cluster, granted);
-  await deleteNamespace(cluster, other);
+  await deleteNamespace(node, granted);
+  await deleteNamespace(node, other);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -69,41 +63,11 @@ const skipUnlessNode = (ctx: { skip: (reason?: string) => never }) => {
   }
 };
 
-/** Two replicas of busybox's httpd on the real node: real containers a pod-kill really kills. */
-async function createWebDeployment(namespace: string): Promise<void> {
-  const labels = { ...TEST_LABELS, app: 'web' };
-  await kubeClients(cluster!).apps.createNamespacedDeployment({
-    namespace,
-    body: {
-      metadata: { name: 'web', labels },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels },
-          spec: {
-            ...node!.podPlacement,
-            terminationGracePeriodSeconds: 1,
-            containers: [
-              {
-                name: 'httpd',
-                image: node!.busyboxImage,
-                imagePullPolicy: 'Never',
-                command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'],
-                readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-              },
-            ],
-          },
-        },
-      },
-    },
-  });
-}
-
 /** The printed pod template, placed on the real node and given the API server's address this test environment has. */
 function adaptPodTemplate(template: { spec: any }): void {
-  const server = new URL(cluster!.server);
-  Object.assign(template.spec, node!.podPlacement, { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+  const server = new URL(node!.server);
+  const { nodeSelector, tolerations } = realNodeSpec(node!, []);
+  Object.assign(template.spec, { nodeSelector, tolerations, hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
   for (const container of template.spec.containers) {
     // Set in the container, these win over the ones the kubelet derives from the kubernetes Service.
     container.env.push({ name: 'KUBERNETES_SERVICE_HOST', value: server.hostname }, { name: 'KUBERNETES_SERVICE_PORT', value: server.port });
@@ -111,7 +75,7 @@ function adaptPodTemplate(template: { spec: any }): void {
   }
 }
 
-const batch = () => cluster!.kubeConfig.makeApiClient(BatchV1Api);
+const batch = () => node!.kubeConfig.makeApiClient(BatchV1Api);
 
 async function finishedJob(namespace: string, name: string, timeoutMs: number): Promise<V1Job> {
   return eventually(`the Job ${namespace}/${name} to finish`, async () => {
@@ -122,10 +86,10 @@ async function finishedJob(namespace: string, name: string, timeoutMs: number): 
 }
 
 async function podsOf(namespace: string, selector: string): Promise<V1Pod[]> {
-  return (await kubeClients(cluster!).core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+  return (await kubeClients(node!).core.listNamespacedPod({ namespace, labelSelector: selector })).items;
 }
 
-const logOf = (namespace: string, pod: V1Pod) => kubeClients(cluster!).core.readNamespacedPodLog({ namespace, name: pod.metadata!.name!, container: 'faultline' });
+const logOf = (namespace: string, pod: V1Pod) => kubeClients(node!).core.readNamespacedPodLog({ namespace, name: pod.metadata!.name!, container: 'faultline' });
 
 /** The journal the pod printed as its last log line. */
 const journalIn = (log: string) => JSON.parse(log.trimEnd().split('\n').at(-1)!) as Journal;
@@ -138,13 +102,13 @@ describe('faultline in the cluster, on the real node', () => {
     const job = objectOf(objects, 'Job');
     adaptPodTemplate(job.spec.template);
     const before = new Set((await podsOf(granted!, 'app=web')).map((pod) => `${granted}/${pod.metadata!.name}`));
-    await applyServerSide(cluster!, objects, clusterObjects);
+    await applyServerSide(node!, objects, clusterObjects);
 
     const finished = await finishedJob(granted!, 'chaos-job', 240_000);
     const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-job');
     const log = await logOf(granted!, pod!);
     expect(finished.status?.succeeded, log).toBe(1);
-    expect(pod!.spec!.nodeName).toBe(node!.name);
+    expect(pod!.spec!.nodeName).toBe(node!.node);
     expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(ExitCode.passed);
     expect(pod!.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(/^faultline exit 0\n/);
     const journal = journalIn(log);
@@ -154,7 +118,7 @@ describe('faultline in the cluster, on the real node', () => {
     // A real container was killed: the pod the journal names was one from before and is gone; the Deployment is whole again.
     const killed = /^pod (\S+)/.exec(journal.faults[0]!.targets.join())?.[1];
     expect([...before.values()]).toContain(killed);
-    const after = await waitForReadyPods(cluster!, granted!, 'app=web', 2, 60_000);
+    const after = await waitForReadyPods(node!, granted!, 'app=web', 2, 60_000);
     expect(after.map((p) => `${granted}/${p.metadata!.name}`)).not.toContain(killed);
   }, 600_000);
 
@@ -167,7 +131,7 @@ describe('faultline in the cluster, on the real node', () => {
     const aimed = objectOf(await printManifest([...args, '--var', `k8s.namespace=${other}`]), 'Job');
     expect(aimed.metadata?.namespace).toBe(granted);
     adaptPodTemplate(aimed.spec.template);
-    await applyServerSide(cluster!, [...objects.filter((object) => object.kind !== 'Job'), aimed], clusterObjects);
+    await applyServerSide(node!, [...objects.filter((object) => object.kind !== 'Job'), aimed], clusterObjects);
 
     const finished = await finishedJob(granted!, 'chaos-refused', 240_000);
     const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-refused');
@@ -183,7 +147,7 @@ describe('faultline in the cluster, on the real node', () => {
     expect(journal.status).toBe('failed');
     expect(journal.faults).toEqual([]);
     // Nothing was killed there.
-    await waitForReadyPods(cluster!, other!, 'app=web', 2, 5_000);
+    await waitForReadyPods(node!, other!, 'app=web', 2, 5_000);
   }, 600_000);
 
   it('the CronJob (every minute, runs of 70 s) never runs two at once: the minute that finds a run active waits for it to end', async (ctx) => {
@@ -194,7 +158,7 @@ describe('faultline in the cluster, on the real node', () => {
     const cron = objectOf(objects, 'CronJob');
     expect(cron.spec.concurrencyPolicy).toBe('Forbid');
     adaptPodTemplate(cron.spec.jobTemplate.spec.template);
-    await applyServerSide(cluster!, objects, clusterObjects);
+    await applyServerSide(node!, objects, clusterObjects);
 
     // Two finished runs: the first starts within a minute; the next minute finds it active, so the second starts when it ends.
     const runs = await eventually('two finished runs of the CronJob', async () => {
@@ -221,7 +185,7 @@ describe('faultline in the cluster, on the real node', () => {
       expect(journalIn(log).status).toBe('passed');
     }
     // And Forbid was put to the test: the controller saw a scheduled minute with a run active and held it back.
-    const events = (await kubeClients(cluster!).core.listNamespacedEvent({ namespace: granted!, fieldSelector: 'involvedObject.name=chaos-cron' })).items;
+    const events = (await kubeClients(node!).core.listNamespacedEvent({ namespace: granted!, fieldSelector: 'involvedObject.name=chaos-cron' })).items;
     expect(events.map((event: CoreV1Event) => event.reason)).toContain('JobAlreadyActive');
   }, 600_000);
 });
