@@ -117,11 +117,11 @@ describe('kubernetes manifest', () => {
     expect(container.env).toContainEqual({ name: 'FAULTLINE_RUN_DIR', value: '/out/$(POD_NAME)' });
     expect(pod.volumes).toContainEqual({ name: 'output', emptyDir: {} });
     // The emptyDir goes with the pod: the last log line is the journal itself, on one line; the exit code is faultline's.
-    const journal = { status: 'deviated', reason: 'a verdict failed', note: 'a "quoted"\nvalue with  spaces', verdicts: [{ name: 'self-healing', reason: 'not this one', status: 'failed' }] };
+    const journal = { status: 'deviated', reason: 'a verdict failed: "self-healing"', note: 'a "quoted"\nvalue with  spaces', verdicts: [{ name: 'self-healing', reason: 'not this one', status: 'failed' }] };
     const ran = await runPodCommand(container.command, { journal, exitCode: 1 });
     expect(ran.code).toBe(1);
     expect(container.terminationMessagePath).toBe(TERMINATION_MESSAGE_PATH);
-    expect(ran.termination).toBe('faultline exit 1\na verdict failed\n');
+    expect(ran.termination).toBe('faultline exit 1\na verdict failed: "self-healing"\n');
     const lines = ran.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('faultline output');
     expect(JSON.parse(lines.at(-1)!)).toEqual(journal);

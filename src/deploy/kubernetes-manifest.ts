@@ -54,10 +54,10 @@ export const STARTING_DEADLINE_SECONDS = 300;
 // leading spaces only between tokens, so stripping them keeps it valid. A run that wrote no
 // journal (invalid input) ends with its error instead. The termination message (the pod's status,
 // `kubectl describe pod`) gets the exit code and the journal's one-sentence reason, a top-level
-// key of the pretty JSON and so the only one indented by two spaces.
+// key of the pretty JSON and so the only one indented by two spaces (its quotes unescaped).
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 const JOURNAL = '"$FAULTLINE_RUN_DIR/journal.json"';
-const TERMINATION_MESSAGE = `if [ -w ${TERMINATION_MESSAGE_PATH} ]; then { echo "faultline exit $code"; sed -n 's/^  "reason": "\\(.*\\)",$/\\1/p' ${JOURNAL} 2>/dev/null; } > ${TERMINATION_MESSAGE_PATH}; fi`;
+const TERMINATION_MESSAGE = `if [ -w ${TERMINATION_MESSAGE_PATH} ]; then { echo "faultline exit $code"; sed -n 's/^  "reason": "\\(.*\\)",$/\\1/p' ${JOURNAL} 2>/dev/null | sed 's/\\\\"/"/g'; } > ${TERMINATION_MESSAGE_PATH}; fi`;
 const JOURNAL_PATH_LAST = ['faultline "$@"; code=$?', TERMINATION_MESSAGE, `echo "faultline journal: $FAULTLINE_RUN_DIR/journal.json"`, 'exit $code'].join('; ');
 const JOURNAL_LAST = [
   'faultline "$@"; code=$?',
