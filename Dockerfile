@@ -18,6 +18,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
 COPY bin ./bin
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 # Run: node, the built CLI, nothing else of the build.
