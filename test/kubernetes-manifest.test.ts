@@ -2,8 +2,8 @@
 // the ServiceAccount may do what the experiment needs in its namespace and nothing else
 // (SubjectAccessReviews); and faultline itself, run with that ServiceAccount's token, passes the
 // pod-kill experiment in the granted namespace and is refused, as a preflight error, in another one.
-// The pods are kwok's and run no container, so the Job itself never runs here: the run below is the
-// CLI in this process, holding the Job's identity and exactly its rules.
+// The run below is the CLI in this process, holding the Job's identity and exactly its rules; the Job
+// itself runs on the real node in test/kubernetes-incluster.e2e.test.ts.
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
