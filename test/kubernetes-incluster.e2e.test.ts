@@ -12,7 +12,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchV1Api, type CoreV1Event, type KubernetesObject, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, KubernetesObjectApi, type CoreV1Event, type KubernetesObject, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/core/exit-codes.js';
 import type { Journal } from '../src/engine/journal.js';
@@ -51,6 +51,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  // Cluster-scoped objects (a ClusterRole, should an experiment here need one) do not go with the namespaces.
+  if (node) for (const object of clusterObjects) await KubernetesObjectApi.makeApiClient(node.kubeConfig).delete(object).catch(() => {});
   await deleteNamespace(node, granted);
   await deleteNamespace(node, other);
   if (dir) await rm(dir, { recursive: true, force: true });
