@@ -2,14 +2,15 @@
 // Job `faultline kubernetes manifest` prints runs the pod-kill experiment against a Deployment of
 // real containers and its journal is read back from the pod's last log line; the same Job aimed at a
 // namespace outside its Role is refused by the API server and ends as a preflight error (exit 4);
-// and the CronJob on an every-minute schedule, whose runs outlast the minute, never runs two at once
+// with --output-claim the reports and the ledger are on the volume after the pod; and the CronJob on an every-minute schedule, whose runs outlast the minute, never runs two at once
 // (the minute that finds a run active is held back until it ends). The faultline image is the one
 // testenv/faultline-image.ts builds, imported into the node's containerd.
 //
 // Two adaptations to the test environment, made on the printed objects and nowhere else: the pod
 // is pinned to the real node (kwok's nodes run no container), and it uses the host's network with
 // the API server's loopback address, since the test API server listens on 127.0.0.1 only.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, KubernetesObjectApi, type CoreV1Event, type KubernetesObject, type V1Job, type V1Pod } from '@kubernetes/client-node';
@@ -21,7 +22,7 @@ import { eventually } from './support/cli.js';
 import { applyServerSide, faultlineImage, objectOf, printManifest } from './support/incluster.js';
 import { createDeployment, createNamespace, deleteNamespace, httpdContainer, kubeClients, realNodeSpec, waitForReadyPods } from './support/kubernetes.js';
 import { importFaultlineImageIntoNode } from './support/real-node.js';
-import { requireRealNode, type RealNodeSettings } from './support/testenv.js';
+import { requireRealNode, TEST_LABELS, type RealNodeSettings } from './support/testenv.js';
 
 let node: RealNodeSettings | undefined;
 let skipReason = '';
@@ -150,6 +151,46 @@ describe('faultline in the cluster, on the real node', () => {
     expect(journal.faults).toEqual([]);
     // Nothing was killed there.
     await waitForReadyPods(node!, other!, 'app=web', 2, 5_000);
+  }, 600_000);
+
+  it('with --output-claim the reports land on the claim and outlive the pod, beside the shared ledger; the last log line is their path', async (ctx) => {
+    skipUnlessNode(ctx);
+    // A hostPath volume stands in for the user's storage (the test cluster has no provisioner); it is
+    // open to the pod's uid, which fsGroup would see to on a real volume.
+    const hostDir = await mkdtemp(join(dir, 'claim-'));
+    await chmod(hostDir, 0o777);
+    const volume = `faultline-claim-${granted}`;
+    const persistentVolume = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: volume, labels: { ...TEST_LABELS } },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: hostDir, type: 'Directory' }, storageClassName: '', persistentVolumeReclaimPolicy: 'Retain' },
+    };
+    const claim = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'reports', namespace: granted, labels: { ...TEST_LABELS } },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: '', volumeName: volume },
+    };
+    await applyServerSide(node!, [persistentVolume, claim] as KubernetesObject[], clusterObjects);
+    const file = join(dir, 'quick.yaml');
+    await writeFile(file, SLOW_EXPERIMENT.replace('sleep 70', 'sleep 1'));
+    const objects = await printManifest([file, '--name', 'chaos-claim', '--namespace', granted!, '--image', image.tag, '--output-claim', 'reports']);
+    adaptPodTemplate(objectOf(objects, 'Job').spec.template);
+    await applyServerSide(node!, objects, clusterObjects);
+
+    const finished = await finishedJob(granted!, 'chaos-claim', 240_000);
+    const [pod] = await podsOf(granted!, 'app.kubernetes.io/instance=chaos-claim');
+    const log = await logOf(granted!, pod!);
+    expect(finished.status?.succeeded, log).toBe(1);
+    const podName = pod!.metadata!.name!;
+    expect(log.trimEnd().split('\n').at(-1)).toBe(`faultline journal: /var/lib/faultline/${podName}/journal.json`);
+    // On the volume, where the pod left them: the journal, JUnit and Markdown of this run, and the ledger every run shares.
+    const journal = JSON.parse(await readFile(join(hostDir, podName, 'journal.json'), 'utf8')) as Journal;
+    expect(journal.status).toBe('passed');
+    expect(await readFile(join(hostDir, podName, 'junit.xml'), 'utf8')).toContain('<testsuite');
+    expect(await readFile(join(hostDir, podName, 'summary.md'), 'utf8')).toContain('PASSED');
+    expect(existsSync(join(hostDir, 'ledger'))).toBe(true);
   }, 600_000);
 
   it('the CronJob (every minute, runs of 70 s) never runs two at once: the minute that finds a run active waits for it to end', async (ctx) => {
