@@ -1,9 +1,11 @@
 // The Kubernetes faults on the test environment's real node, where pods run containers, a CNI bridge
 // carries their traffic, kube-proxy serves Services and kube-router enforces NetworkPolicy: traffic
 // through a Service from this machine; a partition that really cuts pod-to-pod and client-to-pod
-// traffic and whose undo restores it (times printed, not asserted); fill-disk filling a container's
-// filesystem until writes fail; the pod-kill pair judged by failover and self-healing from traffic;
-// a drain that moves real pods off the node. Skipped, saying why, where the node is not up.
+// traffic and whose undo restores it (times printed, not asserted), also by the guardian after the run
+// is killed with SIGKILL, and which requests from the node itself never meet (so no verdict may pass
+// on them); fill-disk filling a container's filesystem until writes fail; the pod-kill pair judged
+// by failover and self-healing from traffic; a drain that moves real pods off the node. Skipped,
+// saying why, where the node is not up.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +138,17 @@ interface ClientLine {
   error?: string;
 }
 
+/** Starts the client pod asking each named URL, and waits until every one answers. */
+async function startClient(cluster: RealNodeSettings, name: string, targets: Record<string, string>): Promise<void> {
+  const args = Object.entries(targets).map(([target, url]) => `${target}=${url}`);
+  await createBarePod(cluster, namespace!, name, { app: name }, realNodeSpec(cluster, [{ name: 'client', image: cluster.nodeImage, command: ['node', '-e', CLIENT_SCRIPT, ...args] }]));
+  await waitForReadyPods(cluster, namespace!, `app=${name}`, 1, 60_000);
+  await eventually(`${name} to reach ${args.join(', ')}`, async () => {
+    const lines = (await clientLines(cluster, name)).slice(-3 * args.length);
+    return lines.length >= 3 * args.length && lines.every((line) => line.ok) ? true : undefined;
+  }, 30_000, 500);
+}
+
 async function clientLines(cluster: RealNodeSettings, pod: string): Promise<ClientLine[]> {
   const log = await kubeClients(cluster).core.readNamespacedPodLog({ namespace: namespace!, name: pod });
   return String(log)
@@ -150,14 +163,7 @@ describe('partition on the real node (kube-router enforces the NetworkPolicy)', 
     const serviceUrl = await httpdBehindService(cluster, 'cut', 2);
     const target = (await kubeClients(cluster).core.listNamespacedPod({ namespace: namespace!, labelSelector: 'app=cut' })).items[0]!;
     const podUrl = `http://${target.status!.podIP}:8080/index.html`;
-    await createBarePod(cluster, namespace!, 'client', { app: 'client' }, {
-      ...realNodeSpec(cluster, [{ name: 'client', image: cluster.nodeImage, command: ['node', '-e', CLIENT_SCRIPT, `service=${serviceUrl}`, `pod=${podUrl}`] }]),
-    });
-    await waitForReadyPods(cluster, namespace!, 'app=client', 1, 60_000);
-    await eventually('the client to reach the Service and the pod', async () => {
-      const lines = (await clientLines(cluster, 'client')).slice(-6);
-      return lines.length >= 6 && lines.every((line) => line.ok) ? true : undefined;
-    }, 30_000, 500);
+    await startClient(cluster, 'client', { service: serviceUrl, pod: podUrl });
 
     const { journal, args, env } = await runExperiment(cluster, 'k8s-partition.yaml', ['k8s.app=cut', 'k8s.duration=4s']);
     const started = startCli(args, { env });
@@ -197,6 +203,37 @@ describe('partition on the real node (kube-router enforces the NetworkPolicy)', 
     }
     process.stderr.write(`partition on the real node: ${figures.join('; ')}; from the node itself ${hostAnswers}/${hostAsked} requests answered during the run\n`);
     await kubeClients(cluster).core.deleteNamespacedPod({ namespace: namespace!, name: 'client', gracePeriodSeconds: 0 });
+  }, 180_000);
+});
+
+describe('promise 1 on the real node: a partition left by a run killed with SIGKILL', () => {
+  it('is undone by the guardian, and the client reaches the Service again', async (t) => {
+    const cluster = await requireRealNode(t);
+    const serviceUrl = await httpdBehindService(cluster, 'guarded', 1);
+    await startClient(cluster, 'guarded-client', { service: serviceUrl });
+    const ledger = join(dir, 'ledger-guardian');
+    const { args, env } = await runExperiment(cluster, 'k8s-partition.yaml', ['k8s.app=guarded', 'k8s.duration=60s']);
+    const run = startCli([...args.filter((arg, i) => arg !== '--ledger-dir' && args[i - 1] !== '--ledger-dir'), '--ledger-dir', ledger], { env });
+    try {
+      await eventually('the partition to cut the client off', async () => {
+        const last = (await clientLines(cluster, 'guarded-client')).slice(-3);
+        return last.length === 3 && last.every((line) => !line.ok) ? true : undefined;
+      }, 45_000, 300);
+      expect(run.output().stdout).toMatch(/guardian \(pid \d+\) watches this run/);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    await run.done;
+    const killedAt = Date.now();
+    const back = await eventually('the guardian to undo the partition, and the client to get answers', async () => {
+      const answered = (await clientLines(cluster, 'guarded-client')).find((line) => line.t > killedAt && line.ok);
+      return answered ? answered.t : undefined;
+    }, 45_000, 300);
+    await eventually('the ledger to say the guardian undid it', async () => ((await readFile(join(ledger, 'ledger.jsonl'), 'utf8')).includes('"by":"guardian"') ? true : undefined), 15_000, 300);
+    const policies = await kubeClients(cluster).networking.listNamespacedNetworkPolicy({ namespace: namespace! });
+    expect(policies.items).toEqual([]);
+    process.stderr.write(`partition after SIGKILL on the real node: the client got answers again ${back - killedAt} ms after the run was killed (the guardian's undo)\n`);
+    await kubeClients(cluster).core.deleteNamespacedPod({ namespace: namespace!, name: 'guarded-client', gracePeriodSeconds: 0 });
   }, 180_000);
 });
 

@@ -17,7 +17,7 @@
 //   (the kernel has no dummy interfaces; no other machine routes to it), and /etc/hosts names it,
 //   because the apiserver reaches kubelets by their hostname first.
 import { request as httpRequest } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { componentCacheDir, logPath, stateDir } from './layout.js';
@@ -85,10 +85,11 @@ export interface KubernetesNodeResult {
  * Writes a config file only when its content changes: kube-proxy exits when its file changes under
  * it, and an `up` that finds everything running must leave the running daemons alone.
  */
-function writeIfChanged(path: string, text: string, mode?: number): void {
-  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+function writeIfChanged(path: string, text: string, mode?: number): boolean {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return false;
   writeFileSync(`${path}.tmp`, text, mode === undefined ? {} : { mode });
   renameSync(`${path}.tmp`, path);
+  return true;
 }
 
 function nodeDir(env: NodeJS.ProcessEnv): string {
@@ -117,7 +118,7 @@ async function ensureNodeBinaries({ log, env, allowBuilds }: UpContext): Promise
   const logFile = logPath('kubernetes-node-build', env);
   const buildDir = join(folder, 'build');
   mkdirSync(buildDir, { recursive: true });
-  log(`building kubelet and kube-proxy v${KUBERNETES_VERSION} from Go modules (about 1 minute after the control plane's build, 15 cold on 2 cores; log: ${logFile})`);
+  log(`building kubelet and kube-proxy v${KUBERNETES_VERSION} from Go modules (about 1 minute on 2 cores once the control plane is built: they share most of its packages; log: ${logFile})`);
   const kubernetesModule = await goModuleInfo(`k8s.io/kubernetes@v${KUBERNETES_VERSION}`, env, logFile);
   writeFileSync(join(buildDir, 'go.mod'), wrapperGoMod(readFileSync(kubernetesModule.GoMod, 'utf8')).replace('k8s-build', 'k8s-node-build'));
   // The control plane's go.sum already holds most checksums this build needs.
@@ -190,14 +191,18 @@ const NODE_IDENTITIES = {
   'kube-router': 'kube-router',
 } as const;
 
-async function ensureKubeconfigs(env: NodeJS.ProcessEnv): Promise<Record<keyof typeof NODE_IDENTITIES, string>> {
+/** The kubeconfig of each identity, and the identities whose kubeconfig changed (their daemon must restart). */
+async function ensureKubeconfigs(env: NodeJS.ProcessEnv): Promise<{ paths: Record<keyof typeof NODE_IDENTITIES, string>; changed: Set<string> }> {
   const pkiDir = join(kubeDir(env), 'pki');
   if (!existsSync(join(pkiDir, 'ca.key'))) throw new TestEnvError('the control plane has no CA yet: bring `kubernetes` up first');
   const paths = {} as Record<keyof typeof NODE_IDENTITIES, string>;
+  const changed = new Set<string>();
   for (const [identity, cn] of Object.entries(NODE_IDENTITIES) as [keyof typeof NODE_IDENTITIES, string][]) {
     const name = `node-${identity}`;
     // system:masters: this cluster's authorizer is RBAC alone (no Node authorizer), and a test node needs no less.
-    if (!existsSync(join(pkiDir, `${name}.crt`))) {
+    // Signed again when the control plane's CA is newer than the certificate (a new cluster).
+    const certificate = join(pkiDir, `${name}.crt`);
+    if (!existsSync(certificate) || statSync(certificate).mtimeMs < statSync(join(pkiDir, 'ca.crt')).mtimeMs) {
       await signCertificate(pkiDir, name, `/O=system:masters/CN=${cn}`, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n', env);
     }
     const base64 = (file: string) => readFileSync(join(pkiDir, file)).toString('base64');
@@ -210,9 +215,9 @@ async function ensureKubeconfigs(env: NodeJS.ProcessEnv): Promise<Record<keyof t
       'current-context': KUBE_CONTEXT,
     };
     paths[identity] = join(nodeDir(env), `${identity}.kubeconfig`);
-    writeIfChanged(paths[identity], toYaml(config), 0o600);
+    if (writeIfChanged(paths[identity], toYaml(config), 0o600)) changed.add(identity);
   }
-  return paths;
+  return { paths, changed };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,7 +547,9 @@ export async function upKubernetesNode(context: UpContext, inputs: NodeUpInputs)
   const kubeRouter = await ensureKubeRouter(context);
   const dir = nodeDir(env);
   mkdirSync(dir, { recursive: true });
-  const kubeconfigs = await ensureKubeconfigs(env);
+  const { paths: kubeconfigs, changed } = await ensureKubeconfigs(env);
+  // A daemon running with credentials that changed under it keeps the old ones: start it again.
+  for (const identity of changed) await stopDaemon(identity, 15_000, env);
   await ensureNodeAddress(env);
   ensureHostsEntry();
   await ensureMountNamespace(env);
