@@ -5,6 +5,7 @@
 //   dist/bundle/cli.cjs      the CLI (bin/faultline.js loads it; tsc's dist/ stays the library)
 //   dist/bundle/guardian.js  the guardian process, started beside a run
 //   dist/bundle/server.js    the fault proxy's server process
+//   dist/bundle/worker.js    a workload worker process (`workload.replicas` > 1)
 //   dist/bundle/vendor/*.cjs the largest client libraries, each bundled alone (vendor.json maps them):
 //                            bin/faultline.js loads one through the same code cache when a driver
 //                            imports it; @kubernetes/client-node's ~600 ES modules cost 0.7 s of CPU
@@ -54,7 +55,7 @@ await Promise.all([
       format: 'cjs',
     }),
   ),
-  ...['src/safety/guardian.ts', 'src/drivers/faultproxy/server.ts'].map((entry) =>
+  ...['src/safety/guardian.ts', 'src/drivers/faultproxy/server.ts', 'src/workload/worker.ts'].map((entry) =>
     build({
       ...common,
       entryPoints: [entry],

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'E_DRIVER' // a driver call failed
   | 'E_TIMEOUT' // an activity or the run exceeded its time
   | 'E_LEDGER' // the ledger could not be read or written
+  | 'E_WORKLOAD' // the workload's traffic could not be driven (a worker process failed)
   | 'E_INTERNAL';
 
 export interface ErrorOptions {

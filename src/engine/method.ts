@@ -4,8 +4,9 @@
 import { setMaxListeners } from 'node:events';
 import type { Experiment } from '../experiment/schema.js';
 import { FaultlineError } from '../core/errors.js';
-import { Workload } from '../workload/generator.js';
-import { successRule } from '../workload/schema.js';
+import { successRule, Workload } from '../workload/generator.js';
+import { ReplicatedWorkload } from '../workload/replicated.js';
+import type { RunningWorkload } from '../workload/types.js';
 import { runAction } from './activity.js';
 import type { RunFaults } from './faults.js';
 import { describeMisses, type RunContext } from './run-context.js';
@@ -68,7 +69,7 @@ export class MethodScheduler {
     const spec = run.experiment.workload;
     try {
       if (spec) {
-        run.workload = this.startWorkload(spec);
+        run.workload = await this.startWorkload(spec, stopMethod, method.signal);
         this.faults.startBaselineReadings(schedule, method.signal);
         // The baseline: traffic before any fault; cut short by an interrupt like everything else.
         await run.clock.sleep(spec.before, method.signal).catch(() => undefined);
@@ -98,8 +99,8 @@ export class MethodScheduler {
     return !method.signal.aborted;
   }
 
-  private startWorkload(spec: NonNullable<Experiment['workload']>): Workload {
-    const workload = new Workload({
+  private async startWorkload(spec: NonNullable<Experiment['workload']>, stopMethod: StopMethod, signal: AbortSignal): Promise<RunningWorkload> {
+    const options = {
       url: spec.url,
       method: spec.method,
       headers: spec.headers ?? {},
@@ -108,11 +109,23 @@ export class MethodScheduler {
       rate: spec.rate,
       maxInFlight: spec.maxInFlight,
       concurrency: spec.concurrency,
-      isSuccess: successRule(spec.success),
-    });
-    workload.start();
+    };
+    let workload: RunningWorkload;
+    if (spec.replicas > 1) {
+      // A worker that dies takes its share of the traffic with it: the run fails rather than judge what is left.
+      const onWorkerLost = (error: FaultlineError) => {
+        this.run.runError ??= error;
+        stopMethod(error);
+      };
+      workload = await ReplicatedWorkload.start({ workload: { ...options, success: spec.success }, replicas: spec.replicas, onWorkerLost }, signal);
+    } else {
+      const local = new Workload({ ...options, isSuccess: successRule(spec.success) });
+      local.start();
+      workload = local;
+    }
     workload.recorder.watchSeconds((second) => this.run.emit({ type: 'workload', second }));
-    this.run.emit({ type: 'note', message: `workload: ${spec.rate !== undefined ? `${spec.rate} req/s` : `${spec.concurrency} users`} → ${spec.method} ${spec.url}` });
+    const workers = spec.replicas > 1 ? ` from ${spec.replicas} worker processes` : '';
+    this.run.emit({ type: 'note', message: `workload: ${spec.rate !== undefined ? `${spec.rate} req/s` : `${spec.concurrency} users`}${workers} → ${spec.method} ${spec.url}` });
     return workload;
   }
 

@@ -93,7 +93,7 @@ export async function planExperiment(
     file: loaded.file,
     ...(workload
       ? {
-          workload: `${workload.rate !== undefined ? `${workload.rate} req/s (open model)` : `${workload.concurrency} users (closed model)`} → ${workload.method} ${workload.url}, from ${formatDuration(workload.before)} before the method to ${formatDuration(workload.after)} after`,
+          workload: `${workload.rate !== undefined ? `${workload.rate} req/s (open model)` : `${workload.concurrency} users (closed model)`}${workload.replicas > 1 ? ` from ${workload.replicas} worker processes` : ''} → ${workload.method} ${workload.url}, from ${formatDuration(workload.before)} before the method to ${formatDuration(workload.after)} after`,
         }
       : {}),
     verdicts: Object.entries(verdicts ?? {}).map(([name, spec]) => `${name}${spec?.faults ? ` (${spec.faults.join(', ')})` : ''}`),

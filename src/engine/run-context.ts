@@ -11,12 +11,11 @@ import type { ProbeAbortSpec, ProbeSpec, RollbackStrategy } from '../experiment/
 import { systemClock, type Clock } from '../core/clock.js';
 import { FaultLifecycle } from '../safety/fault-lifecycle.js';
 import { Ledger } from '../safety/ledger.js';
-import type { Workload } from '../workload/generator.js';
 import { FAULTLINE_VERSION } from '../version.js';
 import { runAction, runProbe, toJournalError, type ActivityEnvironment } from './activity.js';
 import { plannedMethodLength, scheduleMethod } from './timeline.js';
 import { JOURNAL_VERSION, type ActivityRecord, type FaultRecord, type Journal, type Phase } from './journal.js';
-import type { WorkloadSecond } from '../workload/types.js';
+import type { RunningWorkload, WorkloadSecond } from '../workload/types.js';
 
 export type RunEvent =
   | { type: 'phase'; phase: Phase; title: string }
@@ -95,7 +94,7 @@ export class RunContext {
   aborted = false;
   /** The method's zero on the run's clock. */
   methodStart = 0;
-  workload: Workload | undefined;
+  workload: RunningWorkload | undefined;
   /** Wall-clock ms past which no fault may stay applied (settings.ttl); the guardian enforces it. */
   readonly ttlDeadline: number;
 

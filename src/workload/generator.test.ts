@@ -124,4 +124,23 @@ describe('Workload', () => {
     expect(Date.now() - started).toBeLessThan(10_000); // not the requests' 10 s timeout
     expect(workload.result(0).windows.find((w) => w.kind === 'total')!.requests).toBe(0);
   });
+
+  it('a window event heard late moves the requests due since then, still unanswered, into the new window', async () => {
+    // Answers take 400 ms, so every request due in the last 150 ms is still unanswered when the event arrives.
+    const url = await serve((_req, res) => setTimeout(() => res.end('ok'), 400));
+    const workload = new Workload(options(url, { rate: 100 }));
+    workload.start();
+    await sleep(500);
+    const atMs = workload.elapsed() - 150;
+    workload.recorder.faultApplied('f', 'late fault', atMs);
+    expect(workload.reassignSince(atMs)).toBeGreaterThan(0);
+    await sleep(200);
+    await workload.stop();
+    const windows = workload.result(0).windows;
+    const baseline = windows.find((w) => w.kind === 'baseline')!;
+    const fault = windows.find((w) => w.kind === 'fault')!;
+    // Due every 10 ms from 0: exactly those due before atMs are the baseline's.
+    expect(baseline.requests).toBe(Math.ceil(atMs / 10));
+    expect(baseline.requests + fault.requests).toBe(windows.find((w) => w.kind === 'total')!.requests);
+  });
 });

@@ -7,8 +7,18 @@
 import { Pool, type Dispatcher } from 'undici';
 
 type DispatchController = Dispatcher.DispatchController;
-import { OutcomeRecorder, type WindowAccumulator } from './recorder.js';
+import { OutcomeRecorder, type RecorderOptions, type WindowAccumulator } from './recorder.js';
+import type { WorkloadSpec } from './schema.js';
 import type { OutcomeClass, WorkloadRecord, WorkloadWindow } from './types.js';
+
+/** How a worker of a split workload runs its share (worker.ts); the in-process workload needs none of it. */
+export interface WorkloadClockOptions {
+  /** Where the workload's zero sits on `now`'s clock; default: when it is constructed. */
+  startedAt?: number;
+  /** Open model: the first request is due this long after zero, so the workers' requests interleave. */
+  phaseMs?: number;
+  recorder?: RecorderOptions;
+}
 
 export interface WorkloadOptions {
   url: string;
@@ -40,7 +50,8 @@ class InFlight implements Dispatcher.DispatchHandler {
     private readonly workload: Workload,
     readonly deadline: number,
     readonly dueMs: number,
-    readonly windows: readonly WindowAccumulator[],
+    /** Taken when it was due; moved by reassignSince() when a window event arrives late. */
+    public windows: readonly WindowAccumulator[],
     readonly done: (() => void) | undefined,
   ) {}
 
@@ -72,6 +83,14 @@ class TimedOut extends Error {}
 /** The run is being stopped: the answer will never be judged, so it is not recorded. */
 class Abandoned extends Error {}
 
+/** The experiment's `success` statuses as a test; here rather than beside the schema so a worker process loads no zod. */
+export function successRule(rules: WorkloadSpec['success']): (status: number) => boolean {
+  if (!rules) return (status) => status >= 200 && status < 400;
+  const codes = new Set(rules.filter((r): r is number => typeof r === 'number'));
+  const classes = new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => Number(r[0])));
+  return (status) => codes.has(status) || classes.has(Math.floor(status / 100));
+}
+
 export function classifyStatus(status: number): OutcomeClass {
   if (status < 300) return '2xx';
   if (status < 400) return '3xx';
@@ -97,6 +116,7 @@ export class Workload {
   constructor(
     private readonly options: WorkloadOptions,
     private readonly now: () => number = () => performance.now(),
+    private readonly clock: WorkloadClockOptions = {},
   ) {
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
@@ -104,8 +124,8 @@ export class Workload {
     this.pool = new Pool(url.origin, { connections, pipelining: 1, connect: { timeout: options.timeoutMs } });
     this.dispatchOptions = { path: this.path, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null };
     this.isSuccess = options.isSuccess;
-    this.started = this.now();
-    this.recorder = new OutcomeRecorder(0);
+    this.started = clock.startedAt ?? this.now();
+    this.recorder = new OutcomeRecorder(0, clock.recorder);
   }
 
   /** Milliseconds since the workload started: the clock windows and seconds are kept on. */
@@ -161,12 +181,13 @@ export class Workload {
 
   private async runOpen(rate: number): Promise<void> {
     const interval = 1000 / rate;
+    const phase = this.clock.phaseMs ?? 0;
     let sent = 0;
     while (!this.stopped) {
       const now = this.elapsed();
       // Everything due by now goes out at once, each timed from its own due moment.
-      while (sent * interval <= now) {
-        const due = sent * interval;
+      while (phase + sent * interval <= now) {
+        const due = phase + sent * interval;
         sent += 1;
         const windows = this.recorder.openWindows();
         if (this.active >= this.options.maxInFlight) {
@@ -175,7 +196,7 @@ export class Workload {
         }
         this.send(due, windows, undefined);
       }
-      const wait = Math.max(MIN_TICK_MS, sent * interval - this.elapsed());
+      const wait = Math.max(MIN_TICK_MS, phase + sent * interval - this.elapsed());
       await this.sleep(wait);
     }
   }
@@ -205,6 +226,24 @@ export class Workload {
         resolve();
       };
     });
+  }
+
+  /**
+   * A window opened or closed at `atMs` but this workload heard of it later (a worker process, told
+   * over IPC): the requests due since then that are still unanswered move to the windows open now.
+   * Those already answered stay where they were counted; the worker reports how late it heard.
+   */
+  reassignSince(atMs: number): number {
+    let moved = 0;
+    // In dispatch order, so the ones due since atMs are at the tail.
+    for (let i = this.inFlight.length - 1; i >= 0; i -= 1) {
+      const entry = this.inFlight[i]!;
+      if (entry.dueMs < atMs) break;
+      if (entry.settled) continue;
+      entry.windows = this.recorder.openWindows();
+      moved += 1;
+    }
+    return moved;
   }
 
   /** One request, timed from `dueMs`; every ending, the timeout included, becomes one outcome. */

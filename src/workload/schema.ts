@@ -18,6 +18,10 @@ export const workloadSchema = z
     }),
     maxInFlight: z.int().positive().default(1000).meta({ description: 'Open model: requests in flight at most; one due beyond that counts as `dropped` (an error).' }),
     concurrency: z.int().positive().max(10_000).optional().meta({ description: 'Closed model: users, each sending its next request when the last one ended.' }),
+    replicas: z.int().min(1).max(64).default(1).meta({
+      description:
+        'Worker processes driving the traffic (1–64). Each sends 1/N of `rate` (or of `concurrency` and `maxInFlight`) at the same url on the run\'s clock; their histograms and per-second series are merged exactly into the one journal. 1 (the default) drives it from the run\'s own process.',
+    }),
     before: durationSchema.default(1000).meta({ description: 'Traffic starts this long before the method: the baseline window.' }),
     after: durationSchema.default(1000).meta({ description: 'Traffic goes on this long after the method and the undo of every fault: the recovery window.' }),
     success: z
@@ -30,14 +34,20 @@ export const workloadSchema = z
     if ((spec.rate === undefined) === (spec.concurrency === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['rate'], message: 'give exactly one of rate (open model) or concurrency (closed model)' });
     }
+    // Every worker gets a share of at least one: a worker with nothing to send would only skew the split.
+    const replicas = spec.replicas ?? 1;
+    for (const field of ['rate', 'concurrency', 'maxInFlight'] as const) {
+      const value = spec[field];
+      if (replicas > 1 && value !== undefined && value < replicas) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${field} ${value} is less than replicas ${replicas}: each worker needs at least 1`,
+          params: { hint: `lower replicas to ${value} or less, or raise ${field} to ${replicas} or more` },
+        });
+      }
+    }
   })
   .meta({ description: 'HTTP traffic driven at the target through the method, measured per window (baseline, each fault, recovery).' });
 
 export type WorkloadSpec = z.output<typeof workloadSchema>;
-
-export function successRule(rules: WorkloadSpec['success']): (status: number) => boolean {
-  if (!rules) return (status) => status >= 200 && status < 400;
-  const codes = new Set(rules.filter((r): r is number => typeof r === 'number'));
-  const classes = new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => Number(r[0])));
-  return (status) => codes.has(status) || classes.has(Math.floor(status / 100));
-}

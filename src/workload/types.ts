@@ -59,6 +59,25 @@ export interface WorkloadSecond {
   max: number | null;
 }
 
+/** One worker process of a split workload (`replicas` > 1): its share and how well its clock matched the run's. */
+export interface WorkloadWorker {
+  index: number;
+  pid: number | undefined;
+  rate?: number;
+  concurrency?: number;
+  maxInFlight: number;
+  /** Requests it recorded (its total window), 0 when it was lost. */
+  requests: number;
+  /** Its clock minus the run's, estimated from the ping with the shortest round trip (NTP-style midpoint). */
+  clockSkewMs: number;
+  /** That ping's round trip: the skew is known to ±half of it. */
+  clockRttMs: number;
+  /** The longest a fault window's start or end took to reach it: requests due in that span and answered before it count in the window before. */
+  windowLagMs?: number;
+  /** Why its traffic is missing from the record, when it died or stopped answering. */
+  lost?: string;
+}
+
 export interface WorkloadRecord {
   model: 'open' | 'closed';
   method: string;
@@ -74,4 +93,20 @@ export interface WorkloadRecord {
   seconds: WorkloadSecond[];
   /** Per-second entries merged to keep the series bounded on long runs (1 = none). */
   secondsPerEntry: number;
+  /** Worker processes that drove the traffic, when `replicas` > 1 (absent: the run's own process). */
+  workers?: WorkloadWorker[];
+}
+
+/** What the engine holds of a running workload, in process (generator.ts) or split over workers (replicated.ts). */
+export interface RunningWorkload {
+  readonly recorder: {
+    faultApplied(key: string, name: string, atMs: number): void;
+    faultEnded(key: string, atMs: number): void;
+    trailing(ms: number): { seconds: number; requests: number; ok: number };
+    watchSeconds(listener: (second: WorkloadSecond) => void): void;
+  };
+  /** Milliseconds since the workload started: the clock windows and seconds are kept on. */
+  elapsed(): number;
+  stop(abandon?: boolean): Promise<void>;
+  result(offsetMs: number): { workload: WorkloadRecord; windows: WorkloadWindow[] };
 }
