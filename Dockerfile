@@ -5,7 +5,9 @@
 #
 # then push it where your cluster pulls from, or load it into a local cluster (kind load docker-image,
 # k3d image import, minikube image load), and pass --image to `faultline kubernetes manifest`.
-# The project's tests do not build it: the test environment has no registry to pull node:20 from.
+# The test environment has no registry to pull node:20 from, so its tests run an image of the same
+# layout built from a rootfs tarball (testenv/faultline-image.ts; test/faultline-image.e2e.test.ts
+# holds this file's layout to that one's): change the two together.
 
 # Build: the compiled project and its production dependencies only.
 FROM node:20-bookworm-slim AS build
@@ -16,6 +18,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
 COPY bin ./bin
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 # Run: node, the built CLI, nothing else of the build.

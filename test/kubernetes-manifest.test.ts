@@ -2,19 +2,20 @@
 // the ServiceAccount may do what the experiment needs in its namespace and nothing else
 // (SubjectAccessReviews); and faultline itself, run with that ServiceAccount's token, passes the
 // pod-kill experiment in the granted namespace and is refused, as a preflight error, in another one.
-// The pods are kwok's and run no container, so the Job itself never runs here: the run below is the
-// CLI in this process, holding the Job's identity and exactly its rules.
+// The run below is the CLI in this process, holding the Job's identity and exactly its rules; the Job
+// itself runs on the real node in test/kubernetes-incluster.e2e.test.ts.
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthorizationV1Api, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, type KubernetesObject, type V1ResourceAttributes } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubernetesObjectApi, RbacAuthorizationV1Api, type KubernetesObject, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { main } from '../src/cli/main.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import type { Journal } from '../src/engine/journal.js';
 import { REPO_ROOT } from './support/cli.js';
 import { captureIo as captureIoIn } from './support/io.js';
+import { applyServerSide, printManifest } from './support/incluster.js';
 import { createDeployment, createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
 import { requireKubernetes, type KubernetesSettings } from './support/testenv.js';
 
@@ -49,23 +50,6 @@ afterAll(async () => {
 
 // The run below reads KUBECONFIG and HOME from the io's env, as the CLI does from the process's.
 const captureIo = (env: Record<string, string | undefined> = {}) => captureIoIn(REPO_ROOT, { ...process.env, ...env });
-
-/** The manifest as the CLI prints it, parsed back into objects. */
-async function manifest(args: string[]): Promise<KubernetesObject[]> {
-  const { io, out } = captureIo();
-  const code = await main(['node', 'faultline', 'kubernetes', 'manifest', ...args], io);
-  expect(out.stderr).toBe('');
-  expect(code).toBe(ExitCode.passed);
-  return parseAllDocuments(out.stdout).map((doc) => doc.toJS() as KubernetesObject);
-}
-
-async function applyServerSide(cluster: KubernetesSettings, objects: KubernetesObject[]): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(cluster.kubeConfig);
-  for (const object of objects) {
-    if (!object.metadata?.namespace) clusterObjects.push(object);
-    await client.patch(object, undefined, undefined, 'faultline-test', true, PatchStrategy.ServerSideApply);
-  }
-}
 
 /** Whether the API server's authorizer lets the ServiceAccount do this (groups as a real token carries). */
 async function allowed(cluster: KubernetesSettings, namespace: string, account: string, attributes: V1ResourceAttributes): Promise<boolean> {
@@ -105,8 +89,8 @@ describe('faultline kubernetes manifest in the test cluster', () => {
   it('pod-kill: applies, grants its verbs only in its namespace, and faultline as the ServiceAccount passes there and is refused elsewhere', async (ctx) => {
     if (!settings) return ctx.skip();
     const vars = ['--var', 'k8s.context=inClusterContext', '--var', `k8s.namespace=${granted}`, '--var', 'k8s.replicas=2'];
-    const objects = await manifest(['experiments/k8s-pod-kill.yaml', ...vars, '--name', 'chaos-pod-kill']);
-    await applyServerSide(settings, objects);
+    const objects = await printManifest(['experiments/k8s-pod-kill.yaml', ...vars, '--name', 'chaos-pod-kill']);
+    await applyServerSide(settings, objects, clusterObjects);
 
     const rbac = settings.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
     const role = await rbac.readNamespacedRole({ namespace: granted!, name: 'chaos-pod-kill' });
@@ -150,7 +134,7 @@ describe('faultline kubernetes manifest in the test cluster', () => {
 
   it('drain on a schedule: a CronJob that forbids overlap, nodes in a ClusterRole, evictions only in the granted namespace', async (ctx) => {
     if (!settings) return ctx.skip();
-    const objects = await manifest([
+    const objects = await printManifest([
       'experiments/k8s-drain.yaml',
       '--var',
       'k8s.context=inClusterContext',
@@ -161,7 +145,7 @@ describe('faultline kubernetes manifest in the test cluster', () => {
       '--schedule',
       '0 3 * * *',
     ]);
-    await applyServerSide(settings, objects);
+    await applyServerSide(settings, objects, clusterObjects);
 
     const cron = await settings.kubeConfig.makeApiClient((await import('@kubernetes/client-node')).BatchV1Api).readNamespacedCronJob({ namespace: granted!, name: 'chaos-drain' });
     expect(cron.spec?.schedule).toBe('0 3 * * *');

@@ -22,11 +22,11 @@ async function imageExists(tag: string, dockerHost: string, env: NodeJS.ProcessE
 }
 
 /** Docker tags allow [A-Za-z0-9_.-]; Debian versions carry ':' and '+'. */
-function asTag(version: string): string {
+export function asTag(version: string): string {
   return version.replace(/^\d+:/, '').replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
-async function busyboxPackageVersion({ log, env, allowBuilds }: UpContext): Promise<string> {
+export async function busyboxPackageVersion({ log, env, allowBuilds }: UpContext): Promise<string> {
   const candidate = async () => {
     const result = await runCommand('apt-cache', ['policy', 'busybox-static'], { env });
     const version = /Candidate:\s*(\S+)/.exec(result.stdout)?.[1];
@@ -45,7 +45,7 @@ async function busyboxPackageVersion({ log, env, allowBuilds }: UpContext): Prom
 }
 
 /** Extracts busybox-static's binary into `bin/` of the cache, once per package version. */
-async function ensureBusyboxBinary(version: string, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+export async function ensureBusyboxBinary(version: string, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
   const folder = join(cacheDir(env), `busybox-static-${asTag(version)}`);
   const binary = join(folder, 'bin', 'busybox');
   if (existsSync(binary)) return binary;
@@ -74,7 +74,7 @@ async function ensureBusyboxBinary(version: string, log: (line: string) => void,
 }
 
 /** A minimal root filesystem: busybox with a link per applet, /etc/passwd, /tmp. */
-async function writeBusyboxRootfs(rootfs: string, busybox: string): Promise<void> {
+export async function writeBusyboxRootfs(rootfs: string, busybox: string): Promise<void> {
   for (const dir of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev']) mkdirSync(join(rootfs, dir), { recursive: true });
   copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
   const applets = (await runCommand(busybox, ['--list'])).stdout.split('\n').filter((name) => /^[\w.[-]+$/.test(name));
@@ -86,7 +86,7 @@ async function writeBusyboxRootfs(rootfs: string, busybox: string): Promise<void
 }
 
 /** Copies the node binary and every library `ldd` lists for it, at the same paths. */
-async function addNodeToRootfs(rootfs: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function addNodeToRootfs(rootfs: string, env: NodeJS.ProcessEnv): Promise<void> {
   const node = process.execPath;
   const ldd = await runCommand('ldd', [node], { env });
   if (ldd.code !== 0) throw new TestEnvError(`ldd ${node} failed: ${ldd.stderr.trim()}`);

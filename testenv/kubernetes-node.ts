@@ -408,7 +408,7 @@ async function ensurePauseImage(busyboxImage: string, dockerHost: string, env: N
 }
 
 /** `docker save | ctr import` for the test images containerd does not hold yet. */
-async function importImages(images: string[], dockerHost: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function importImages(images: string[], dockerHost: string, env: NodeJS.ProcessEnv): Promise<void> {
   const listed = await ctr(env, ['images', 'ls', '-q']);
   const have = new Set(listed.stdout.split('\n').map((line) => line.trim()));
   const missing = images.filter((image) => !have.has(containerdName(image)));

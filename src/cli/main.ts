@@ -157,12 +157,15 @@ Exit code 0 when the report was written, whatever the runs' results; 2 when a jo
     .option('--image <image>', 'faultline image to run', `faultline:${FAULTLINE_VERSION}`)
     .option('--schedule <cron>', 'a CronJob on this schedule ("0 3 * * *"), with concurrencyPolicy Forbid, instead of a Job')
     .option('--output-dir <path>', 'where the pod writes the journal, JUnit and Markdown, a folder per run', '/var/lib/faultline')
-    .option('--output-claim <pvc>', 'mount this PersistentVolumeClaim at --output-dir (default: an emptyDir, gone with the pod)')
+    .option('--output-claim <pvc>', 'mount this PersistentVolumeClaim at --output-dir (default: an emptyDir, gone with the pod; the journal is then the last line of the pod\'s log)')
     .addHelpText(
       'after',
       `
 The experiment's kubernetes targets must allow the context inClusterContext (the pod's service account),
-for example with --var k8s.context=inClusterContext. Apply with: kubectl apply --server-side -f -`,
+for example with --var k8s.context=inClusterContext. Apply with: kubectl apply --server-side -f -
+The pod exits with faultline's exit code. Without --output-claim, read the journal from the whole log
+(kubectl logs job/<name> | tail -n 1 > journal.json; not --tail=1, which cuts a long line) and render
+it with faultline report.`,
     )
     .action(async (file: string, flags) => {
       const { manifestCommand } = await import('./kubernetes.js');

@@ -1,6 +1,7 @@
 // The manifest as a pure function of the loaded experiment: the RBAC rules each example needs and no
 // more, the Job and the CronJob, and the refusals that would otherwise surface only in the pod.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { createDefaultRegistry } from '../drivers/builtin.js';
 import { actionRules, probeRules } from '../drivers/kubernetes/permissions.js';
 import { kubernetesDriver } from '../drivers/kubernetes/index.js';
 import { loadExperiment } from '../experiment/load.js';
-import { kubernetesManifest, type KubernetesObject, type ManifestOptions } from './kubernetes-manifest.js';
+import { kubernetesManifest, TERMINATION_MESSAGE_PATH, type KubernetesObject, type ManifestOptions } from './kubernetes-manifest.js';
 
 const registry = await createDefaultRegistry();
 const repo = resolve(import.meta.dirname, '../..');
@@ -25,6 +26,25 @@ async function manifestOf(file: string, vars: Record<string, unknown> = inCluste
 }
 
 const find = (objects: KubernetesObject[], kind: string) => objects.filter((object) => object.kind === kind);
+
+/**
+ * Runs the pod's command (sh -c) with a stand-in for faultline on PATH that prints a line, writes
+ * the given journal as faultline does (pretty JSON) and exits with the given code.
+ */
+async function runPodCommand(command: string[], stand: { journal?: unknown; exitCode: number }): Promise<{ code: number | null; stdout: string; runDir: string; termination: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-pod-command-'));
+  const runDir = join(dir, 'run');
+  // The kubelet provides the termination message file; here it is one of the test's.
+  const termination = join(dir, 'termination-log');
+  await writeFile(termination, '');
+  await mkdir(join(dir, 'bin'));
+  await mkdir(runDir);
+  const journal = stand.journal === undefined ? '' : `cat > "$FAULTLINE_RUN_DIR/journal.json" <<'EOF'\n${JSON.stringify(stand.journal, null, 2)}\nEOF\n`;
+  await writeFile(join(dir, 'bin', 'faultline'), `#!/bin/sh\necho "faultline output"\n${journal}exit ${stand.exitCode}\n`, { mode: 0o755 });
+  const [program, ...args] = command.map((part) => part.replaceAll(TERMINATION_MESSAGE_PATH, termination));
+  const child = spawnSync(program!, [...args, 'run', 'x.yaml'], { env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, FAULTLINE_RUN_DIR: runDir }, encoding: 'utf8' });
+  return { code: child.status, stdout: child.stdout, runDir, termination: await readFile(termination, 'utf8') };
+}
 
 describe('kubernetes manifest', () => {
   it('every action and probe of the driver has its rules', () => {
@@ -95,8 +115,19 @@ describe('kubernetes manifest', () => {
       'k8s.context=inClusterContext',
     ]);
     expect(container.env).toContainEqual({ name: 'FAULTLINE_RUN_DIR', value: '/out/$(POD_NAME)' });
-    expect(container.command.at(2)).toMatch(/echo "faultline journal: \$FAULTLINE_RUN_DIR\/journal.json"; exit \$code$/);
     expect(pod.volumes).toContainEqual({ name: 'output', emptyDir: {} });
+    // The emptyDir goes with the pod: the last log line is the journal itself, on one line; the exit code is faultline's.
+    const journal = { status: 'deviated', reason: 'a verdict failed: "self-healing"', note: 'a "quoted"\nvalue with  spaces', verdicts: [{ name: 'self-healing', reason: 'not this one', status: 'failed' }] };
+    const ran = await runPodCommand(container.command, { journal, exitCode: 1 });
+    expect(ran.code).toBe(1);
+    expect(container.terminationMessagePath).toBe(TERMINATION_MESSAGE_PATH);
+    expect(ran.termination).toBe('faultline exit 1\na verdict failed: "self-healing"\n');
+    const lines = ran.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('faultline output');
+    expect(JSON.parse(lines.at(-1)!)).toEqual(journal);
+    // No journal (invalid input): faultline's own output ends the log, and its exit code stays.
+    const invalid = await runPodCommand(container.command, { exitCode: 2 });
+    expect(invalid).toMatchObject({ code: 2, stdout: 'faultline output\n', termination: 'faultline exit 2\n' });
     expect(pod.volumes).toContainEqual({ name: 'experiment', configMap: { name: 'chaos' } });
   });
 
@@ -105,8 +136,11 @@ describe('kubernetes manifest', () => {
     expect(find(objects, 'Job')).toEqual([]);
     const cron = find(objects, 'CronJob')[0] as KubernetesObject & { spec: any };
     expect(cron.metadata.namespace).toBe('chaos-runner');
-    expect(cron.spec).toMatchObject({ schedule: '0 3 * * *', concurrencyPolicy: 'Forbid' });
+    expect(cron.spec).toMatchObject({ schedule: '0 3 * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 300 });
     expect(cron.spec.jobTemplate.spec.template.spec.volumes).toContainEqual({ name: 'output', persistentVolumeClaim: { claimName: 'reports' } });
+    // The files outlive the pod on the claim: the last log line says where the journal is.
+    const ran = await runPodCommand(cron.spec.jobTemplate.spec.template.spec.containers[0].command, { journal: { status: 'passed' }, exitCode: 0 });
+    expect(ran.stdout.trimEnd().split('\n').at(-1)).toBe(`faultline journal: ${ran.runDir}/journal.json`);
     // The Role stays in the experiment's namespace; the binding names the ServiceAccount where it lives.
     expect(find(objects, 'Role')[0]!.metadata.namespace).toBe('shop');
     expect(find(objects, 'RoleBinding')[0]).toMatchObject({ subjects: [{ namespace: 'chaos-runner' }] });

@@ -45,6 +45,26 @@ export interface KubernetesObject {
 }
 
 const EXPERIMENT_DIR = '/etc/faultline';
+export const STARTING_DEADLINE_SECONDS = 300;
+
+// The pod's command: sh passes the arguments on to faultline untouched ("$@"), then says where the
+// journal is as the last log line. On a claim the files outlive the pod, so that is their path;
+// on an emptyDir they go with the pod, so it is the journal itself, one line of JSON
+// (`kubectl logs job/<name> | tail -n 1 > journal.json`). Pretty JSON holds raw newlines and
+// leading spaces only between tokens, so stripping them keeps it valid. A run that wrote no
+// journal (invalid input) ends with its error instead. The termination message (the pod's status,
+// `kubectl describe pod`) gets the exit code and the journal's one-sentence reason, a top-level
+// key of the pretty JSON and so the only one indented by two spaces (its quotes unescaped).
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+const JOURNAL = '"$FAULTLINE_RUN_DIR/journal.json"';
+const TERMINATION_MESSAGE = `if [ -w ${TERMINATION_MESSAGE_PATH} ]; then { echo "faultline exit $code"; sed -n 's/^  "reason": "\\(.*\\)",$/\\1/p' ${JOURNAL} 2>/dev/null | sed 's/\\\\"/"/g'; } > ${TERMINATION_MESSAGE_PATH}; fi`;
+const JOURNAL_PATH_LAST = ['faultline "$@"; code=$?', TERMINATION_MESSAGE, `echo "faultline journal: $FAULTLINE_RUN_DIR/journal.json"`, 'exit $code'].join('; ');
+const JOURNAL_LAST = [
+  'faultline "$@"; code=$?',
+  TERMINATION_MESSAGE,
+  `if [ -f ${JOURNAL} ]; then sed 's/^ *//' ${JOURNAL} | tr -d '\\n'; echo; fi`,
+  'exit $code',
+].join('; ');
 
 interface Step {
   use: string;
@@ -191,8 +211,12 @@ export function kubernetesManifest(source: ExperimentSource, options: ManifestOp
       metadata: meta(name, namespace),
       spec: {
         schedule: options.schedule,
-        // Two runs at once would fault the same system twice and read each other's effects.
+        // Two runs at once would fault the same system twice and read each other's effects. A time
+        // that finds a run active waits for it to end (measured on the test node: 3 s after).
         concurrencyPolicy: 'Forbid',
+        // A run starts within minutes of its time or not at all: without a deadline, a controller
+        // that was down at 03:00 starts the missed run when it is back, in the middle of the day.
+        startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 3,
         jobTemplate: { metadata: { labels }, spec: jobSpec },
@@ -239,8 +263,8 @@ function jobSpecFor(name: string, labels: Record<string, string>, fileName: stri
               // Each run in a folder of its own, so a CronJob's runs on one volume do not overwrite each other.
               { name: 'FAULTLINE_RUN_DIR', value: `${out}/$(POD_NAME)` },
             ],
-            // sh passes the arguments on untouched ("$@") and prints where the journal is as the last log line.
-            command: ['sh', '-c', 'faultline "$@"; code=$?; echo "faultline journal: $FAULTLINE_RUN_DIR/journal.json"; exit $code', 'faultline'],
+            command: ['sh', '-c', options.outputClaim ? JOURNAL_PATH_LAST : JOURNAL_LAST, 'faultline'],
+            terminationMessagePath: TERMINATION_MESSAGE_PATH,
             args: runArgs,
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             volumeMounts: [
