@@ -124,6 +124,14 @@ export interface ActionDefinition<A = any, S = unknown, C = DriverContext> {
   /** Resolves targets and the undo. Must make no mutating call: plan and --dry-run rely on it. */
   prepare(args: A, ctx: C): Promise<PreparedAction<S>>;
   apply(args: A, prepared: PreparedAction<S>, ctx: C): Promise<Output>;
+  /**
+   * A run that prepared the fault ahead of its instant calls this just before the instant: true when the
+   * prepared targets are still there as prepared; false when one vanished or was replaced, and the run
+   * prepares the fault again at the instant. It may ready what apply needs at the instant (an event
+   * subscription), kept in the driver's session: ctx.signal aborts once the fault is applied or dropped,
+   * and whatever it opened closes with it. Must make no mutating call. Absent: apply finds out alone.
+   */
+  recheck?(args: A, prepared: PreparedAction<S>, ctx: C): Promise<boolean>;
   /** What the fault does to a request that meets it; absent when the driver cannot say. */
   effect?(args: A): FaultEffect;
   /** Reads the driver's counters for the prepared targets. Must make no mutating call. */

@@ -4,7 +4,7 @@
 import type { ActionDefinition, Driver, PreparedAction, ProvisionDefinition, ReachReadings } from '../drivers/types.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { HeldFault } from '../safety/fault-lifecycle.js';
-import { DEFAULT_ACTION_TIMEOUT_MS, driverContext, parseArgs, toJournalError } from './activity.js';
+import { DEFAULT_ACTION_TIMEOUT_MS, driverContext, parseArgs, toJournalError, withDeadline } from './activity.js';
 import type { ActivityRecord, FaultRecord } from './journal.js';
 import { BaselineReadings, declaredEffect, judgeReach, readReach } from './reach-readings.js';
 import { resolveStepReferences } from './references.js';
@@ -19,6 +19,26 @@ export interface LiveFault {
   reach?: Promise<{ entry: ActionDefinition; args: unknown; prepared: PreparedAction; driver: Driver; readings: Pick<ReachReadings, 'baseline' | 'applied'> } | undefined>;
 }
 
+/** A fault whose targets are resolved and whose intent is in the ledger, not applied yet. */
+export interface PreparedFault {
+  item: ScheduledStep;
+  driver: Driver;
+  ref: string;
+  entry: ActionDefinition;
+  /** The arguments with step references resolved, as the journal shows them. */
+  resolved: unknown;
+  args: unknown;
+  prepared: PreparedAction;
+  held: HeldFault;
+  /** What prepare and recheck logged: the fault's activity keeps them. */
+  logs: string[];
+  /** Aborted once the fault is applied or withdrawn: what the driver's recheck opened closes with it. */
+  readied: AbortController;
+}
+
+/** Bound on a driver's recheck just before the instant; one that takes longer prepares again. */
+export const RECHECK_TIMEOUT_MS = 5_000;
+
 interface HeldProvision {
   name: string;
   key: string;
@@ -29,6 +49,8 @@ export class RunFaults {
   readonly live: LiveFault[] = [];
   private readonly provisions: HeldProvision[] = [];
   private readonly baselines = new BaselineReadings();
+  /** Faults prepared (their intent written) but not applied yet. */
+  private readonly pending = new Set<PreparedFault>();
 
   constructor(private readonly run: RunContext) {}
 
@@ -104,32 +126,97 @@ export class RunFaults {
     }
   }
 
-  async applyFault(item: ScheduledStep, signal: AbortSignal): Promise<LiveFault> {
+  /**
+   * Resolves a fault's targets and writes its intent (flushed), without applying it: at its instant, or
+   * ahead of it (`leadMs` before). Listed as pending until it is applied or withdrawn, so a run that
+   * stops before the instant closes its intent (withdrawPending).
+   */
+  async prepareFault(item: ScheduledStep, signal: AbortSignal, leadMs = 0): Promise<PreparedFault> {
     const { run } = this;
     const { driver, ref, entry } = run.options.registry.resolveAction(item.ref);
     const logs: string[] = [];
+    const context = (s: AbortSignal) => driverContext(run.env, driver, s, logs);
+    const resolved = resolveStepReferences(item.step.with ?? {}, run.outputs, item.key);
+    const args = parseArgs(entry.args, resolved, 'with');
+    const prepared = await run.lifecycle.prepare((s) => entry.prepare(args, context(s)), DEFAULT_ACTION_TIMEOUT_MS, signal, `preparing ${item.name}`);
+    // The ttl counts from the instant, not from the intent written ahead of it.
+    const ttl = item.step.ttl === undefined ? undefined : item.step.ttl + leadMs;
+    const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: run.clock.date(), expiresAt: run.expiresAt(ttl) }, prepared);
+    const fault: PreparedFault = { item, driver, ref, entry, resolved, args, prepared, held, logs, readied: new AbortController() };
+    this.pending.add(fault);
+    return fault;
+  }
+
+  /**
+   * Just before the instant of a fault prepared ahead: are its targets still there? The driver's
+   * recheck (absent: yes). False, or a recheck that fails: the intent is withdrawn, and the fault is
+   * prepared again at its instant, so a vanished target is re-resolved or fails, never hit as nothing.
+   */
+  async recheckFault(fault: PreparedFault, signal: AbortSignal): Promise<boolean> {
+    const { entry, driver, args, prepared, logs, readied } = fault;
+    if (!entry.recheck) return true;
+    let holds: boolean;
+    try {
+      holds = await withDeadline(
+        (s) => entry.recheck!(args, prepared, driverContext(this.run.env, driver, AbortSignal.any([s, readied.signal]), logs)),
+        RECHECK_TIMEOUT_MS,
+        signal,
+        `rechecking ${fault.item.name}`,
+      );
+    } catch (error) {
+      if (signal.aborted) throw error;
+      logs.push(`recheck before the instant failed (${errorMessage(error)}); preparing again`);
+      holds = false;
+    }
+    if (!holds) {
+      logs.push(`the targets prepared ahead changed (${prepared.targets.join(', ')}); preparing again at the instant`);
+      await this.withdraw(fault, 'its targets changed before its instant; prepared again');
+    }
+    return holds;
+  }
+
+  /** Closes the intent of a fault prepared but not applied; what its recheck opened closes too. */
+  async withdraw(fault: PreparedFault, reason: string): Promise<void> {
+    this.pending.delete(fault);
+    fault.readied.abort();
+    await this.run.lifecycle.withdraw(fault.held, reason);
+  }
+
+  /** The run stops: every fault prepared ahead of an instant it did not reach is withdrawn. */
+  async withdrawPending(reason: string): Promise<void> {
+    for (const fault of [...this.pending]) await this.withdraw(fault, reason);
+  }
+
+  /** Applies a fault at its instant: prepared ahead (`ready`), or prepared now. */
+  async applyFault(item: ScheduledStep, signal: AbortSignal, ready?: PreparedFault): Promise<LiveFault> {
+    const { run } = this;
     const startedAt = run.clock.date();
     const started = run.clock.now();
     run.emit({ type: 'activity-start', key: item.key, phase: 'method', kind: 'fault', name: item.name });
+    const { ref } = ready ?? run.options.registry.resolveAction(item.ref);
     const activity: ActivityRecord = { key: item.key, phase: 'method', kind: 'fault', ref, name: item.name, startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), durationMs: 0, status: 'succeeded' };
-    const finish = (error?: unknown) => run.finishActivity(activity, started, logs, error);
-    const context = (s: AbortSignal) => driverContext(run.env, driver, s, logs);
-    let args: unknown;
-    let prepared;
+    let fault = ready;
+    let logs: string[] = ready?.logs ?? [];
     try {
-      const resolved = resolveStepReferences(item.step.with ?? {}, run.outputs, item.key);
-      activity.args = resolved;
-      args = parseArgs(entry.args, resolved, 'with');
-      prepared = await run.lifecycle.prepare((s) => entry.prepare(args, context(s)), DEFAULT_ACTION_TIMEOUT_MS, signal, `preparing ${item.name}`);
+      fault ??= await this.prepareFault(item, signal);
     } catch (error) {
-      finish(error);
+      run.finishActivity(activity, started, logs, error);
       throw error;
     }
+    // Taken over: from here the fault is live (undone on every path), no longer pending.
+    this.pending.delete(fault);
+    const { driver, entry, args, prepared, held } = fault;
+    logs = fault.logs;
+    activity.args = fault.resolved;
     activity.targets = prepared.targets;
+    const finish = (error?: unknown) => {
+      fault.readied.abort();
+      run.finishActivity(activity, started, logs, error);
+    };
+    const context = (s: AbortSignal) => driverContext(run.env, driver, s, logs);
     const baseline = this.baselines.take(item.key, prepared.targets);
-    // Read beside the intent and the apply, not before them: a slow read must not delay the fault.
+    // Read beside the apply, not before it: a slow read must not delay the fault.
     const appliedRead = readReach(entry, args, prepared, context, signal);
-    const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: startedAt, expiresAt: run.expiresAt(item.step.ttl) }, prepared);
     const record: FaultRecord = {
       key: item.key,
       name: item.name,

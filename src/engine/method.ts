@@ -3,15 +3,26 @@
 // undo of whatever is still live, and the recovery window. Interrupts, aborts and a failing step stop it.
 import { setMaxListeners } from 'node:events';
 import type { Experiment } from '../experiment/schema.js';
-import { FaultlineError } from '../core/errors.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 import { successRule, Workload } from '../workload/generator.js';
 import { ReplicatedWorkload } from '../workload/replicated.js';
 import type { RunningWorkload } from '../workload/types.js';
 import { runAction } from './activity.js';
-import type { RunFaults } from './faults.js';
+import type { PreparedFault, RunFaults } from './faults.js';
+import { mentionsStepReferences } from './references.js';
 import { describeMisses, type RunContext } from './run-context.js';
 import { scheduleMethod, type ScheduledStep } from './timeline.js';
 import { watchMethod, type StopMethod } from './watchers.js';
+
+/**
+ * How long before its instant a fault's targets are resolved and its intent written, so that at the
+ * instant only the apply is left. Long enough for a slow API server or a busy disk (a prepare that
+ * lists pods or containers takes tens of ms, hundreds under load); short enough that little changes
+ * before the instant, and the recheck catches what did.
+ */
+export const PREPARE_LEAD_MS = 2_000;
+/** When the targets prepared ahead are checked again: one API call's time before the instant, with room for a busy machine. */
+export const RECHECK_LEAD_MS = 200;
 
 /** Per step id: resolved once every occurrence of the step has finished, for steps that start `after` it. */
 type StepCompletions = Map<string, { done: Promise<void>; arrive: () => void }>;
@@ -45,6 +56,8 @@ export async function untilSettledOrAborted(promise: Promise<void> | undefined, 
 export class MethodScheduler {
   /** Where the workload's zero sits on the method's clock (negative: traffic started first). */
   private workloadOffsetMs = 0;
+  /** Faults being prepared ahead of their instants, by step key; undefined where that failed (prepared at the instant). */
+  private readonly ahead = new Map<string, Promise<PreparedFault | undefined>>();
 
   constructor(
     private readonly run: RunContext,
@@ -68,6 +81,8 @@ export class MethodScheduler {
     const watchers = new AbortController();
     const spec = run.experiment.workload;
     try {
+      // The method's zero is expected after the baseline: faults early in the method are prepared during it.
+      this.prepareAhead(schedule, run.clock.now() + (spec?.before ?? 0), method.signal);
       if (spec) {
         run.workload = await this.startWorkload(spec, stopMethod, method.signal);
         this.faults.startBaselineReadings(schedule, method.signal);
@@ -95,6 +110,9 @@ export class MethodScheduler {
       run.stopRun.signal.removeEventListener('abort', onStop);
       await this.stopWorkload(method.signal.aborted);
       await this.faults.settleBaselineReadings();
+      // Prepared for an instant the run did not reach: the intent is closed, nothing was applied.
+      await Promise.allSettled(this.ahead.values());
+      await this.faults.withdrawPending('the run stopped before its instant');
     }
     return !method.signal.aborted;
   }
@@ -140,6 +158,41 @@ export class MethodScheduler {
     this.run.journal.windows = windows;
   }
 
+  /**
+   * Starts preparing each fault whose instant is known (no `after`, no step references in its
+   * arguments) PREPARE_LEAD_MS before it, or at once when less time is left; `methodZero` is where the
+   * method's clock is expected to start. A prepare that fails here is tried again at the instant, where
+   * its failure counts: the target may only appear by then.
+   */
+  private prepareAhead(schedule: readonly ScheduledStep[], methodZero: number, signal: AbortSignal): void {
+    const { run } = this;
+    for (const item of schedule) {
+      if (item.kind !== 'fault' || item.step.after || mentionsStepReferences(item.step.with)) continue;
+      const prepareAt = methodZero + item.startMs - PREPARE_LEAD_MS;
+      const preparing = (async () => {
+        await run.clock.sleep(prepareAt - run.clock.now(), signal);
+        return this.faults.prepareFault(item, signal, Math.max(0, methodZero + item.startMs - run.clock.now()));
+      })().catch((error: unknown) => {
+        if (!signal.aborted) run.emit({ type: 'note', message: `${item.name}: not prepared ahead (${errorMessage(error)}); preparing at its instant` });
+        return undefined;
+      });
+      this.ahead.set(item.key, preparing);
+    }
+  }
+
+  /**
+   * Up to a fault's instant: the fault prepared ahead, checked again just before (RECHECK_LEAD_MS), so
+   * at the instant only its apply is left. Undefined: it is prepared at the instant.
+   */
+  private async readyAtInstant(item: ScheduledStep, signal: AbortSignal): Promise<PreparedFault | undefined> {
+    const preparing = this.ahead.get(item.key);
+    if (!preparing) return undefined;
+    await this.sleepUntil(item.startMs - RECHECK_LEAD_MS, signal);
+    const ready = await preparing;
+    if (ready && !(await this.faults.recheckFault(ready, signal))) return undefined;
+    return ready;
+  }
+
   private async sleepUntil(offsetMs: number, signal: AbortSignal): Promise<void> {
     const wait = offsetMs - this.run.elapsed();
     if (wait > 0) await this.run.clock.sleep(wait, signal);
@@ -156,10 +209,11 @@ export class MethodScheduler {
     try {
       // `after: <id>`: not before that step has finished (a fault: has taken effect), whatever the clock says.
       if (item.step.after) await untilSettledOrAborted(finished.get(item.step.after)?.done, signal);
+      const ready = item.kind === 'fault' ? await this.readyAtInstant(item, signal) : undefined;
       await this.sleepUntil(item.startMs, signal);
       const delayMs = Math.max(0, run.elapsed() - item.startMs);
       if (item.kind === 'fault') {
-        const fault = await this.faults.applyFault(item, signal);
+        const fault = await this.faults.applyFault(item, signal, ready);
         markFinished();
         if (item.endMs !== undefined) {
           // A fault started late (after its `after` step) still lasts its whole duration.

@@ -30,6 +30,11 @@ function lookup(outputs: StepOutputs, id: string, path: string, where: string): 
   return value;
 }
 
+/** True when a value holds a step reference anywhere: it can only be resolved once that step has run. */
+export function mentionsStepReferences(value: unknown): boolean {
+  return value !== undefined && MENTIONS_STEPS.test(JSON.stringify(value));
+}
+
 /** Replaces every step reference in a value; a string that is only a reference keeps the referenced type. */
 export function resolveStepReferences(value: unknown, outputs: StepOutputs, where: string): unknown {
   if (typeof value === 'string') {

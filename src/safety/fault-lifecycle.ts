@@ -154,6 +154,19 @@ export class FaultLifecycle {
     }
   }
 
+  /**
+   * Closes the intent of a fault that was never applied (prepared ahead of an instant the run did not
+   * reach, or prepared again): nothing to undo, so it is recorded as settled, with why. An apply is
+   * refused from here on, as after an undo.
+   */
+  withdraw(held: HeldFault, reason: string): Promise<UndoOutcome> {
+    held.undoing ??= this.write({ kind: 'undone', id: held.ledgerId, at: this.now(), by: 'run', notes: [`never applied: ${reason}`] }).then(
+      () => ({ logs: [] }),
+      (error: unknown) => ({ error, logs: [] }),
+    );
+    return held.undoing;
+  }
+
   /** Undoes a held fault once (later calls share the first), after its apply settled or its grace ran out. */
   undo(held: HeldFault): Promise<UndoOutcome> {
     held.undoing ??= this.performUndo(held);

@@ -295,6 +295,16 @@ function identityOf(prepared: PreparedAction<ProcessIdentity>): ProcessIdentity 
   return prepared.state;
 }
 
+/**
+ * Just before the instant: the pid, pidfile or port still leads to the very process prepared (same pid,
+ * same start time). A restarted target (a new pid in the pidfile) or a gone one is prepared again.
+ */
+async function recheckIdentity(args: TargetArgs, prepared: PreparedAction<ProcessIdentity>, ctx: ProcessContext): Promise<boolean> {
+  const before = identityOf(prepared);
+  const now = await identifyProcess(args, ctx).catch(() => undefined);
+  return now !== undefined && now.pid === before.pid && now.startTime === before.startTime;
+}
+
 type KillArgs = z.output<typeof killArgs>;
 type SignalArgs = z.output<typeof signalArgs>;
 type TargetOnlyArgs = z.output<typeof targetArgs>;
@@ -310,6 +320,7 @@ const kill: ActionDefinition<KillArgs, ProcessIdentity, ProcessContext> = {
   args: killArgs,
   reversible: false,
   prepare: prepareWithoutUndo,
+  recheck: recheckIdentity,
   effect: (args) => processKillEffect(args.signal),
   readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
   judgeReach: (args, readings) => judgeProcessReach(args.signal === 'SIGKILL' ? 'kill' : args.signal, readings),
@@ -335,6 +346,7 @@ const stop: ActionDefinition<TargetOnlyArgs, ProcessIdentity, ProcessContext> = 
       state: identity,
     };
   },
+  recheck: recheckIdentity,
   effect: () => STOPPED_EFFECT,
   readReach: (_args, prepared) => readProcessSockets(identityOf(prepared).pid),
   judgeReach: (_args, readings) => judgeProcessReach('stop', readings),
@@ -353,6 +365,7 @@ const signal: ActionDefinition<SignalArgs, ProcessIdentity, ProcessContext> = {
   args: signalArgs,
   reversible: false,
   prepare: prepareWithoutUndo,
+  recheck: recheckIdentity,
   async apply(args, prepared) {
     const identity = identityOf(prepared);
     await signalIdentity(identity, args.signal);
