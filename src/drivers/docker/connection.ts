@@ -2,6 +2,7 @@
 // `targets.docker`, else DOCKER_HOST, else the default socket, and is written into every undo so
 // `faultline recover` reaches the same engine from a new process without the experiment.
 import type Docker from 'dockerode';
+import type { EventFeed } from './events.js';
 import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 
@@ -36,9 +37,14 @@ export function resolveDockerHost(settings: { host?: string | undefined; socketP
   });
 }
 
-/** What the docker driver keeps for one run: a client per engine, so the steps reuse their connections. */
+/**
+ * What the docker driver keeps for one run: a client per engine, so the steps reuse their connections;
+ * and the event feeds a recheck opened before a fault's instant, by the prepared selection they watch,
+ * for its apply to take (closed with the recheck's signal if it never does).
+ */
 export interface DockerSession {
   clients: Map<string, Docker>;
+  readied: WeakMap<object, EventFeed>;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { DockerAction, DockerUndo } from './select.js';
 import { dockerClient, undoConnectionSchema } from './connection.js';
 import { execChecked } from './exec.js';
 import type { Selection } from './select.js';
-import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector } from './lifecycle.js';
+import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector, recheckContainers } from './lifecycle.js';
 import { containerRefSchema, describeContainer } from './select.js';
 
 const commandSchema = z
@@ -35,6 +35,7 @@ export const exec: DockerAction<ExecArgs, Selection> = {
   description: 'Run a custom fault command inside containers (docker exec); a non-zero exit fails the fault. An optional undo command reverses it.',
   args: execArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   prepare: (args, ctx) =>
     prepareSelection(args, ctx, 'exec', args.undo
       ? (selection) => ({

@@ -238,6 +238,30 @@ describe('docker driver: lifecycle faults', () => {
     await container.remove({ force: true });
     await expectFaultlineError(dockerDriver.actions.pause.apply(args, prepared, ctx), 'E_DRIVER', /vanished before it could be paused/);
   });
+
+  it('recheck before the instant: true while the container runs (apply then uses the feed it opened), false once it stopped or is gone', async (t) => {
+    await requireDocker(t);
+    const name = uniqueName('recheck');
+    const container = await sleeper(name);
+    const pause = dockerDriver.actions.pause;
+    const args = pause.args.parse({ container: name });
+    const readied = new AbortController();
+    const ctx = dockerContext(fixture.docker.dockerHost, { signal: readied.signal });
+    const prepared = await pause.prepare(args, ctx);
+    expect(await pause.recheck!(args, prepared, ctx)).toBe(true);
+    const output = await pause.apply(args, prepared, ctx);
+    readied.abort();
+    // Confirmed by the engine's pause event, read from the feed the recheck opened.
+    expect(output.pausedAtMs).toEqual(expect.any(Number));
+    expect((await state(container)).Paused).toBe(true);
+    await runUndo(prepared.undo);
+
+    const again = await pause.prepare(args, dockerContext(fixture.docker.dockerHost));
+    await container.stop({ t: 0 });
+    expect(await pause.recheck!(args, again, dockerContext(fixture.docker.dockerHost))).toBe(false);
+    await container.remove({ force: true });
+    expect(await pause.recheck!(args, again, dockerContext(fixture.docker.dockerHost))).toBe(false);
+  });
 });
 
 describe('docker driver: network partition', () => {

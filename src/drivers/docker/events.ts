@@ -120,6 +120,15 @@ export class EventFeed {
     }
   }
 
+  /** Drops what arrived so far: events from before an action cannot confirm it. */
+  discardQueued(): void {
+    this.queue.length = 0;
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
   close(): void {
     this.ended = true;
     this.stream.destroy?.();

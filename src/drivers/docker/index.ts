@@ -14,7 +14,7 @@ export const dockerDriver = defineDriver({
   name: 'docker',
   description: 'Docker containers through the Engine API: kill, stop, pause, restart, network partitions, CPU/memory limits, disk fill, custom exec.',
   target: targetSettings,
-  session: (): DockerSession => ({ clients: new Map() }),
+  session: (): DockerSession => ({ clients: new Map(), readied: new WeakMap() }),
   async preflight(ctx) {
     await pingEngine(dockerHostFor(ctx), ctx.session, ctx.signal);
   },

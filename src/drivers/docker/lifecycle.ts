@@ -55,8 +55,57 @@ export function containersUndo(op: string) {
   return (selection: Selection) => ({ driver: 'docker', op, args: { docker: selection.dockerHost, containers: selection.containers.map(refOf) } });
 }
 
+/** How long a feed opened by a recheck may stay open on the engine's side; the recheck's signal closes it first. */
+const READIED_FEED_MS = 10 * 60_000;
+
 /**
- * Opens the events of the chosen containers before acting on them, runs `act` on each, and waits
+ * Just before a fault's instant: each chosen container is still there and running (one inspect each),
+ * else false and the run selects again. The event feed apply waits on is opened first and kept in the
+ * session, so apply at the instant only acts, and what happens to the containers after these inspects
+ * is in the feed.
+ */
+export async function recheckContainers(selection: Selection, ctx: DockerContext): Promise<boolean> {
+  if (selection.containers.length === 0) return true;
+  const docker = await dockerClient(selection.dockerHost, ctx.session);
+  const feed = await EventFeed.open(docker, selection.dockerHost, {
+    sinceMs: Date.now(),
+    untilMs: Date.now() + READIED_FEED_MS,
+    containerIds: selection.containers.map((c) => c.id),
+    signal: ctx.signal,
+  });
+  ctx.session?.readied.set(selection, feed);
+  for (const ref of selection.containers) {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(ref.id).inspect();
+    } catch (error) {
+      if (isNotFound(error)) {
+        ctx.log(`${describeContainer(ref)} is gone since it was chosen`);
+        return false;
+      }
+      throw dockerError(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, error);
+    }
+    if (!info.State.Running || info.State.Restarting) {
+      ctx.log(`${describeContainer(ref)} is ${info.State.Status} since it was chosen`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The feed a recheck opened for this selection, taken once; undefined when there is none (or it ended). */
+function takeReadiedFeed(selection: Selection, ctx: DockerContext): EventFeed | undefined {
+  const feed = ctx.session?.readied.get(selection);
+  ctx.session?.readied.delete(selection);
+  if (!feed || feed.closed) return undefined;
+  // Events from before the action (the recheck's own time) confirm nothing.
+  feed.discardQueued();
+  return feed;
+}
+
+/**
+ * Opens the events of the chosen containers before acting on them (or takes the feed a recheck opened
+ * before the instant), runs `act` on each, and waits
  * (at most `waitMs`) for the event that shows it took effect. The `since` replay covers the moment
  * between the engine answering the subscription and registering it.
  */
@@ -71,7 +120,7 @@ async function actAndObserve(
   const ids = selection.containers.map((c) => c.id);
   const observed = new Map<string, DockerEvent>();
   if (ids.length === 0) return { requestedAt, observed };
-  const feed = await EventFeed.open(docker, selection.dockerHost, { sinceMs: requestedAt, untilMs: deadline + 1000, containerIds: ids, signal: ctx.signal });
+  const feed = takeReadiedFeed(selection, ctx) ?? (await EventFeed.open(docker, selection.dockerHost, { sinceMs: requestedAt, untilMs: deadline + 1000, containerIds: ids, signal: ctx.signal }));
   try {
     await Promise.all(
       selection.containers.map(async (ref) => {
@@ -144,6 +193,7 @@ export const kill: DockerAction<KillArgs, Selection> = {
     'Kill containers (SIGKILL unless told otherwise), through the engine or as a crash (method). Nothing undoes it; it is recorded, and recovery is judged by probes (docker.recovery). Output killedAt is the engine\'s die time.',
   args: killArgs,
   reversible: false,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   async prepare(args, ctx) {
     const prepared = await prepareSelection(args, ctx, 'kill', null);
     if (args.method === 'crash') {
@@ -214,6 +264,7 @@ export const stop: DockerAction<StopArgs, Selection> = {
   description: 'Stop containers (SIGTERM, then SIGKILL after the timeout). Undone by starting them again: give the step a duration to start them after it.',
   args: stopArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   prepare: (args, ctx) => prepareSelection(args, ctx, 'stop', containersUndo('start')),
   effect: () => REFUSED,
   readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
@@ -291,6 +342,7 @@ export const pause: DockerAction<PauseArgs, Selection> = {
   description: 'Freeze every process of containers (docker pause, the cgroup freezer): they hold their sockets and answer nothing. Undone by unpause.',
   args: pauseArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   prepare: (args, ctx) => prepareSelection(args, ctx, 'pause', containersUndo('unpause')),
   effect: () => BLACK_HOLE,
   readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
@@ -307,8 +359,11 @@ export const pause: DockerAction<PauseArgs, Selection> = {
     });
     const docker = await dockerClient(selection.dockerHost, ctx.session);
     for (const ref of selection.containers) {
-      const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect());
-      if (!info.State.Paused) throw new FaultlineError('E_DRIVER', `${describeContainer(ref)} is not paused after docker pause (status ${info.State.Status})`);
+      // The engine's pause event is its word that the container is frozen; without one, ask it.
+      if (!observed.has(ref.id)) {
+        const info = await engineCall(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, () => docker.getContainer(ref.id).inspect());
+        if (!info.State.Paused) throw new FaultlineError('E_DRIVER', `${describeContainer(ref)} is not paused after docker pause (status ${info.State.Status})`);
+      }
       ctx.log(`paused ${describeContainer(ref)}`);
     }
     const pausedAtMs = effectTime(observed, requestedAt);
@@ -348,6 +403,7 @@ export const restart: DockerAction<RestartArgs, Selection> = {
   description: 'Restart containers (docker restart). Nothing undoes it; it is recorded. Output restartedAt is when the engine started them again.',
   args: restartArgs,
   reversible: false,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   prepare: (args, ctx) => prepareSelection(args, ctx, 'restart', null),
   effect: () => REFUSED,
   readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),

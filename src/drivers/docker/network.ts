@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { FaultlineError } from '../../core/errors.js';
 import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, engineMessage, isNotFound, undoConnectionSchema } from './connection.js';
-import { containersOutput, emptyOutput, inspectForUndo, selectionOf, withSelector } from './lifecycle.js';
+import { containersOutput, emptyOutput, inspectForUndo, selectionOf, withSelector, recheckContainers } from './lifecycle.js';
 import { BLACK_HOLE, judgeContainerReach, readContainerBytes } from './reach.js';
 import { containerRefSchema, describeContainer, refOf, selectContainers, shortId, type ContainerRef, type Selection } from './select.js';
 
@@ -74,6 +74,7 @@ export const networkDisconnect: DockerAction<DisconnectArgs, DisconnectState> = 
     'Disconnect containers from a Docker network: a partition between services that share only that network. Undone by reconnecting them with the same aliases and static addresses.',
   args: disconnectArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   async prepare(args, ctx) {
     const selection = await selectContainers(args, ctx, 'network-disconnect');
     const docker = await dockerClient(selection.dockerHost, ctx.session);

@@ -10,7 +10,7 @@ import { FaultlineError } from '../../core/errors.js';
 import type { DockerContext, DockerAction, DockerUndo } from './select.js';
 import { dockerClient, dockerError, engineCall, isNotFound, undoConnectionSchema } from './connection.js';
 import { execChecked, execIn } from './exec.js';
-import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector } from './lifecycle.js';
+import { containersOutput, emptyOutput, inspectForUndo, prepareSelection, selectionOf, withSelector, recheckContainers } from './lifecycle.js';
 import { containerRefSchema, describeContainer, refOf, selectContainers, type ContainerRef, type Selection } from './select.js';
 import { byteSizeSchema, formatBytes } from './size.js';
 import { judgeContainerReach, readContainerBytes } from './reach.js';
@@ -140,6 +140,7 @@ export const limit: DockerAction<LimitArgs, LimitState> = {
   description: 'Limit the CPU and/or memory of running containers (docker update). Undone by restoring the values they had before.',
   args: limitArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   // No effect declared: what a CPU or memory limit does to a request depends on the load.
   readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
   judgeReach: (_args, readings) => judgeContainerReach('limit', false, readings),
@@ -247,6 +248,7 @@ export const fillDisk: DockerAction<FillArgs, Selection & { file: string }> = {
     'Fill a filesystem inside containers: write a file of a size, or a share of the filesystem, under a path (by exec; needs sh, df, stat and fallocate or head in the image). Undone by removing the file.',
   args: fillArgs,
   reversible: true,
+  recheck: (_args, prepared, ctx) => recheckContainers(prepared.state, ctx),
   readReach: (_args, prepared, ctx) => readContainerBytes(prepared, ctx.signal, ctx.session),
   judgeReach: (_args, readings) => judgeContainerReach('full disk', false, readings),
   async prepare(args, ctx) {
