@@ -4,6 +4,8 @@
 // experiment's allow-list, and a context that looks like production needs --allow-production.
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type {
@@ -45,8 +47,22 @@ export const targetSettings = z
   .meta({ description: 'Which cluster the kubernetes driver talks to and what it may touch.' });
 export type KubernetesTarget = z.output<typeof targetSettings>;
 
-/** What the kubernetes driver's entries get: its parsed targets and its options (--context, --allow-production). */
-export type KubernetesContext = DriverContext<KubernetesTarget, undefined>;
+/**
+ * What the kubernetes driver keeps for one run: each kubeconfig as loaded (per context), and one
+ * keep-alive connection pool per API server, so a fault at its instant is one request on a warm
+ * connection instead of a file read, a parse and a TLS handshake.
+ */
+export interface KubernetesSession {
+  configs: Map<string, Promise<KubeConfig>>;
+  agents: Map<string, http.Agent>;
+}
+
+export function kubernetesSession(): KubernetesSession {
+  return { configs: new Map(), agents: new Map() };
+}
+
+/** What the kubernetes driver's entries get: its parsed targets, its options (--context, --allow-production) and its session. */
+export type KubernetesContext = DriverContext<KubernetesTarget, KubernetesSession | undefined>;
 /** An action of this driver, taking args A and handing state S from prepare to apply. */
 export type KubernetesAction<A, S = undefined> = ActionDefinition<A, S, KubernetesContext>;
 export type KubernetesProbe<A> = ProbeDefinition<A, KubernetesContext>;
@@ -171,11 +187,27 @@ function useContext(config: KubeConfig, context: string, source: KubeconfigSourc
   return server;
 }
 
+/**
+ * The session's pool for this server: a keep-alive copy of the agent the kubeconfig made for the
+ * request (same TLS options: CA, client certificate), made once. Proxy agents are left as they are.
+ */
+function pooledAgent(session: KubernetesSession | undefined, server: string, fresh: http.Agent | undefined): http.Agent | undefined {
+  if (!session || !fresh || (fresh.constructor !== https.Agent && fresh.constructor !== http.Agent)) return fresh;
+  let pooled = session.agents.get(server);
+  if (!pooled) {
+    const options = (fresh as http.Agent & { options: http.AgentOptions }).options;
+    pooled = fresh instanceof https.Agent ? new https.Agent({ ...options, keepAlive: true }) : new http.Agent({ ...options, keepAlive: true });
+    session.agents.set(server, pooled);
+  }
+  return pooled;
+}
+
 function makeClient<T extends ApiType>(
   { createConfiguration, ServerConfiguration }: ClientLibrary,
   config: KubeConfig,
   server: string,
   signal: AbortSignal,
+  session: KubernetesSession | undefined,
   Api: new (configuration: ReturnType<typeof createConfiguration>) => T,
 ): T {
   return new Api(
@@ -188,6 +220,8 @@ function makeClient<T extends ApiType>(
             // Shown in the audit log, so a dry run's calls can be told from everyone else's.
             request.setHeaderParam('User-Agent', USER_AGENT);
             request.setSignal(signal);
+            const agent = pooledAgent(session, server, request.getAgent() as http.Agent | undefined);
+            if (agent) request.setAgent(agent);
             return request;
           },
           post: async (response: ResponseContext) => response,
@@ -197,7 +231,7 @@ function makeClient<T extends ApiType>(
   );
 }
 
-async function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal): Promise<Cluster> {
+async function clusterFor(config: KubeConfig, source: KubeconfigSource, context: string, server: string, signal: AbortSignal, session?: KubernetesSession): Promise<Cluster> {
   const library = await kubernetesClientLibrary();
   // Each request in flight listens on the signal; a kill of 100 pods runs 20 at once.
   setMaxListeners(200, signal);
@@ -207,12 +241,12 @@ async function clusterFor(config: KubeConfig, source: KubeconfigSource, context:
     source,
     context,
     server,
-    core: makeClient(library, config, server, signal, library.CoreV1Api),
-    apps: makeClient(library, config, server, signal, library.AppsV1Api),
-    policy: makeClient(library, config, server, signal, library.PolicyV1Api),
-    networking: makeClient(library, config, server, signal, library.NetworkingV1Api),
-    discovery: makeClient(library, config, server, signal, library.DiscoveryV1Api),
-    coreApi: makeClient(library, config, server, signal, library.CoreApi),
+    core: makeClient(library, config, server, signal, session, library.CoreV1Api),
+    apps: makeClient(library, config, server, signal, session, library.AppsV1Api),
+    policy: makeClient(library, config, server, signal, session, library.PolicyV1Api),
+    networking: makeClient(library, config, server, signal, session, library.NetworkingV1Api),
+    discovery: makeClient(library, config, server, signal, session, library.DiscoveryV1Api),
+    coreApi: makeClient(library, config, server, signal, session, library.CoreApi),
     connection: { kubeconfig: source, context, server },
   };
 }
@@ -224,7 +258,16 @@ async function clusterFor(config: KubeConfig, source: KubeconfigSource, context:
 export async function connect(ctx: KubernetesContext, namespaces: readonly string[] = []): Promise<Cluster> {
   const target = readTarget(ctx);
   const source = locateKubeconfig(target.kubeconfig, ctx);
-  const config = await loadKubeconfig(source);
+  const chosenContext = typeof ctx.options.context === 'string' ? ctx.options.context : target.context;
+  // Loaded once per run and context (choosing a context changes the object): a fault at its instant reads no file.
+  const key = JSON.stringify([source, chosenContext ?? null]);
+  let loading = ctx.session?.configs.get(key);
+  if (!loading) {
+    loading = loadKubeconfig(source);
+    ctx.session?.configs.set(key, loading);
+    loading.catch(() => ctx.session?.configs.delete(key));
+  }
+  const config = await loading;
   // --context, declared by this driver (options.ts); commander hands it over as a string.
   const chosen = typeof ctx.options.context === 'string' ? ctx.options.context : undefined;
   const context = chosen ?? target.context ?? config.getCurrentContext();
@@ -242,7 +285,7 @@ export async function connect(ctx: KubernetesContext, namespaces: readonly strin
     });
   }
   for (const namespace of namespaces) requireAllowedNamespace(namespace, target);
-  return clusterFor(config, source, context, server, ctx.signal);
+  return clusterFor(config, source, context, server, ctx.signal, ctx.session);
 }
 
 export function requireAllowedNamespace(namespace: string, target: KubernetesTarget): void {

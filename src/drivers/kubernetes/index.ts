@@ -2,7 +2,7 @@
 // Kubernetes API (@kubernetes/client-node), with probes for readiness and the time to recover. Every
 // call is preceded by the allow-list checks in connection.ts; every undo carries its own connection.
 import { defineDriver } from '../contract.js';
-import { connect, kubeError, readTarget, targetSettings, type KubernetesContext, type KubernetesTarget } from './connection.js';
+import { connect, kubeError, kubernetesSession, readTarget, targetSettings, type KubernetesContext, type KubernetesTarget } from './connection.js';
 import { kubernetesOptions } from './options.js';
 import { fillDisk, removeFile } from './fill-disk.js';
 import { cordon, drain, uncordon } from './nodes.js';
@@ -38,6 +38,7 @@ export const kubernetesDriver = defineDriver({
   description: 'Kubernetes through its API: kill pods, scale workloads, cordon and drain nodes, partition pods with a NetworkPolicy, fill a disk; probes for readiness and time to recover.',
   target: targetSettings,
   options: kubernetesOptions,
+  session: kubernetesSession,
   preflight,
   defaultProbe: 'pods',
   actions: { 'pod-kill': podKill, scale, cordon, drain, partition, 'fill-disk': fillDisk },

@@ -125,6 +125,19 @@ describe('pod-kill and the time to recover', () => {
     expect(result).toMatchObject({ recovered: false, recoveryMs: null, ready: 0, desired: 1 });
   }, 60_000);
 
+  it('recheck before the instant: true while the chosen pod is there, false once it is deleted (a session keeps the connection warm)', async (t) => {
+    const cluster = await requireKubernetes(t);
+    await createBarePod(cluster, namespace!, 'rechecked', { app: 'rechecked' });
+    // With the driver's own session, as a run has it.
+    const ctx = testDriverContext({ target: testTarget(cluster, namespace!), runId: `test-${Date.now()}`, seed: 7 }, k8s);
+    const podKill = k8s.actions['pod-kill'];
+    const args = podKill.args.parse({ namespace: namespace!, labelSelector: 'app=rechecked', force: true });
+    const prepared = await podKill.prepare(args, ctx);
+    expect(await podKill.recheck!(args, prepared, ctx)).toBe(true);
+    await (await connect(ctx, [namespace!])).core.deleteNamespacedPod({ name: 'rechecked', namespace: namespace!, gracePeriodSeconds: 0 });
+    expect(await podKill.recheck!(args, prepared, ctx)).toBe(false);
+  }, 60_000);
+
   it('selects by percent with the seed, and the min-ready guard refuses a blast radius too large', async (t) => {
     const cluster = await requireKubernetes(t);
     await createDeployment(cluster, namespace!, 'many', 5);

@@ -118,9 +118,29 @@ export const podKill: KubernetesAction<PodKillArgs, PodKillState> = {
     const state: PodKillState = { pods: selected, candidates: candidates.length, readyBefore };
     return { targets: selected.map(describePod), undo: null, state };
   },
+  // Just before the instant: every chosen pod still there (same uid) and not being deleted; one list call.
+  async recheck(args, prepared, ctx) {
+    const chosen = prepared.state.pods;
+    if (chosen.length === 0) return true;
+    const cluster = await connect(ctx, [args.namespace]);
+    const list = await cluster.core
+      .listNamespacedPod({ namespace: args.namespace, ...(args.labelSelector ? { labelSelector: args.labelSelector } : {}), ...(args.fieldSelector ? { fieldSelector: args.fieldSelector } : {}) })
+      .catch((error: unknown) => {
+        throw kubeError(error, `listing pods in namespace ${args.namespace}`, cluster);
+      });
+    const now = new Map(list.items.map((pod) => [pod.metadata?.uid, pod]));
+    for (const pod of chosen) {
+      const current = now.get(pod.metadata?.uid);
+      if (!current || current.metadata?.deletionTimestamp) {
+        ctx.log(`${describePod(pod)} is ${current ? 'being deleted' : 'gone'} since it was chosen`);
+        return false;
+      }
+    }
+    return true;
+  },
   async apply(args, prepared, ctx) {
     const state = prepared.state;
-    // A new connection: the one prepare made is bound to prepare's abort signal.
+    // Clients bound to this call's signal (prepare's is over); the run's session keeps the kubeconfig and connections warm.
     const cluster = await connect(ctx, [args.namespace]);
     const grace = gracePeriodSeconds(args);
     const rounds: KillRound[] = [];
