@@ -7,18 +7,28 @@
 //   + intent    targets resolved and the intent written ahead: at the instant only apply
 //   (intent)    the ledger intent alone: one append flushed to disk
 //   + in effect as `+ intent`, to the time the driver saw the effect (Docker's pause event) rather
-//               than to the end of apply, which then confirms it by an inspect
+//               than to the end of apply
+//   engine      through the engine: a run (runExperiment) whose one fault is scheduled 2.1 s into
+//               the method, so it is prepared ahead (2 s before) and rechecked (200 ms before) as a run
+//               does it; from the scheduled instant on the run's clock to the driver's apply returning
+//   (late)      of which: from the scheduled instant to the driver's apply starting (timer and
+//               scheduler lateness, and what the engine still does at the instant)
 // A fault is in effect when apply returns: the toxic is on the proxy, the container paused, the pod's
 // delete accepted (its containers get their grace period, as the experiment asked).
 //
-//   FAULTLINE_TESTENV_STATE=/work/main/.testenv npx tsx bench/live-at-instant.ts [N=15]
+//   FAULTLINE_TESTENV_STATE=/work/main/.testenv npx tsx bench/live-at-instant.ts [N=15] [engine runs=7]
+//   (BENCH_DRIVERS=toxiproxy,docker,kubernetes picks drivers)
 //
 // Everything it makes carries the test label or a random name, and is removed at the end.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtinDrivers } from '../src/drivers/builtin.js';
 import { DriverSessions } from '../src/drivers/context.js';
+import { DriverRegistry } from '../src/drivers/registry.js';
+import { runExperiment, type RunEvent } from '../src/engine/run.js';
+import { loadExperiment } from '../src/experiment/load.js';
 import { dockerDriver } from '../src/drivers/docker/index.js';
 import { connect as connectKubernetes } from '../src/drivers/kubernetes/connection.js';
 import { kubernetesDriver } from '../src/drivers/kubernetes/index.js';
@@ -35,6 +45,9 @@ import { requireDocker, requireKubernetes } from '../test/support/testenv.js';
 import { startHttpServer } from '../test/support/traffic.js';
 
 const samples = Number(process.argv[2] ?? 15);
+const engineRuns = Number(process.argv[3] ?? 7);
+/** Where the fault sits in the method: past PREPARE_LEAD_MS, so the run prepares it ahead. */
+const ENGINE_INSTANT_MS = 2_100;
 const ledgerDir = await mkdtemp(join(tmpdir(), 'faultline-bench-ledger-'));
 const ledger = new Ledger(ledgerDir);
 
@@ -54,6 +67,8 @@ interface Scenario {
   roundTrip: () => Promise<unknown>;
   /** Puts the system back between samples (the undo, or waiting for a replacement pod). */
   reset: (undo: UndoSpec | null, ctx: DriverContext) => Promise<void>;
+  /** The experiment's `targets` and environment for the runs through the engine; the fault's duration (its undo ends each run). */
+  engine?: { targets: Record<string, unknown>; env?: Record<string, string>; duration?: string };
 }
 
 /** The engine's work at the instant: the ledger intent (flushed), then apply; the fault is in effect when apply returns. */
@@ -121,6 +136,72 @@ async function measure(label: string, scenario: Scenario): Promise<void> {
   console.log(line('+ intent', applyOnly));
   console.log(line('(intent)', intent));
   if (effect.length > 0) console.log(line('+ in effect', effect) + ' (by the driver\'s own timestamp, ms resolution)');
+  if (scenario.engine && engineRuns > 0) {
+    const { inEffect, late } = await measureEngine(scenario, ctxFor(scenario));
+    console.log(line('engine', inEffect) + `  (${engineRuns} runs)`);
+    console.log(line('(late)', late));
+  }
+}
+
+function ctxFor(scenario: Scenario): DriverContext {
+  return scenario.ctx();
+}
+
+/**
+ * Runs the fault through the engine `engineRuns` times, each a run of its own with the fault at
+ * ENGINE_INSTANT_MS: from the instant (the method's zero, when the engine announces the method, plus
+ * the offset) to the driver's apply starting and returning, taken by wrapping the real driver's apply.
+ */
+async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promise<{ inEffect: number[]; late: number[] }> {
+  const engine = scenario.engine!;
+  const action = scenario.driver.actions[scenario.action]!;
+  let applyStarted = 0;
+  let applyEnded = 0;
+  const measured: ActionDefinition = {
+    ...action,
+    async apply(args, prepared, ctx) {
+      applyStarted = now();
+      try {
+        return await action.apply(args, prepared, ctx);
+      } finally {
+        applyEnded = now();
+      }
+    },
+  };
+  const driver = { ...scenario.driver, actions: { ...scenario.driver.actions, [scenario.action]: measured } };
+  const registry = new DriverRegistry(builtinDrivers().map((d) => (d.name === driver.name ? driver : d)));
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-engine-'));
+  const inEffect: number[] = [];
+  const late: number[] = [];
+  try {
+    const file = join(dir, 'experiment.yaml');
+    const experiment = {
+      version: 1,
+      title: `${scenario.driver.name}.${scenario.action} at its instant`,
+      targets: engine.targets,
+      method: [{ name: 'the fault', fault: `${scenario.driver.name}.${scenario.action}`, with: scenario.args, at: `${ENGINE_INSTANT_MS}ms`, ...(engine.duration ? { duration: engine.duration } : {}) }],
+    };
+    await writeFile(file, JSON.stringify(experiment));
+    const env = { ...process.env, ...engine.env };
+    for (let i = 0; i < engineRuns; i++) {
+      const loaded = await loadExperiment(file, { cwd: dir, env, registry });
+      let methodZero = 0;
+      const onEvent = (event: RunEvent) => {
+        // Announced in the same tick as the method's zero is read from the clock (method.ts).
+        if (event.type === 'phase' && event.phase === 'method') methodZero = now();
+      };
+      applyStarted = applyEnded = 0;
+      const journal = await runExperiment({ loaded, registry, cwd: dir, env, ledgerDir: join(dir, 'ledger'), onEvent });
+      if (journal.faults[0]?.status === 'apply-failed' || !applyEnded) throw new Error(`the engine run did not apply the fault: ${journal.status} ${JSON.stringify(journal.faults[0]?.error ?? journal.error)}`);
+      const instant = methodZero + ENGINE_INSTANT_MS;
+      inEffect.push(applyEnded - instant);
+      late.push(applyStarted - instant);
+      await scenario.reset(null, resetCtx);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { inEffect, late };
 }
 
 async function runUndo(driver: Driver, undo: UndoSpec | null, ctx: DriverContext): Promise<void> {
@@ -147,6 +228,7 @@ try {
         ctx: () => testDriverContext({ runId: `bench-${randomBytes(2).toString('hex')}`, target: toxiproxyTarget.parse({ url }) }, toxiproxyDriver, sessions),
         roundTrip: () => fetch(`${url}/version`).then((r) => r.text()),
         reset: (undo, ctx) => runUndo(toxiproxyDriver, undo, ctx),
+        engine: { targets: { toxiproxy: { url } }, duration: '200ms' },
       });
     } finally {
       await connection.deleteProxy(name);
@@ -172,6 +254,7 @@ try {
           ctx: () => testDriverContext({ env: { DOCKER_HOST: docker.dockerHost } }, dockerDriver, sessions),
           roundTrip: () => docker.client.ping(),
           reset: (undo, ctx) => runUndo(dockerDriver, undo, ctx),
+          engine: { targets: { docker: { containers: [name] } }, env: { DOCKER_HOST: docker.dockerHost }, duration: '200ms' },
         });
       } finally {
         await containers.cleanUp();
@@ -207,6 +290,7 @@ try {
               await new Promise((resolve) => setTimeout(resolve, 100));
             }
           },
+          engine: { targets: { kubernetes: testTarget(cluster, namespace) } },
         });
       } finally {
         await deleteNamespace(cluster, namespace);

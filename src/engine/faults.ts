@@ -215,8 +215,6 @@ export class RunFaults {
     };
     const context = (s: AbortSignal) => driverContext(run.env, driver, s, logs);
     const baseline = this.baselines.take(item.key, prepared.targets);
-    // Read beside the apply, not before it: a slow read must not delay the fault.
-    const appliedRead = readReach(entry, args, prepared, context, signal);
     const record: FaultRecord = {
       key: item.key,
       name: item.name,
@@ -232,13 +230,17 @@ export class RunFaults {
     if (effect) record.effect = effect;
     run.journal.faults.push(record);
     const live: LiveFault = { record, held };
+    // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
+    this.live.push(live);
+    const applying = run.lifecycle.apply(held, (s) => entry.apply(args, prepared, context(s)), item.step.timeout ?? DEFAULT_ACTION_TIMEOUT_MS, signal, `fault ${item.name}`);
+    // Read beside the apply, its request sent just after the fault's: a slow read must not delay the
+    // fault, and counters read a moment late only count less traffic under it, never more.
+    const appliedRead = readReach(entry, args, prepared, context, signal);
     live.reach = appliedRead.then((applied) =>
       applied ? { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } } : undefined,
     );
-    // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
-    this.live.push(live);
     try {
-      const output = await run.lifecycle.apply(held, (s) => entry.apply(args, prepared, context(s)), item.step.timeout ?? DEFAULT_ACTION_TIMEOUT_MS, signal, `fault ${item.name}`);
+      const output = await applying;
       record.status = prepared.undo === null ? 'irreversible' : 'applied';
       record.appliedAt = run.clock.date().toISOString();
       record.appliedAtMs = Math.round(run.elapsed());
