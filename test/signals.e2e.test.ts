@@ -86,6 +86,24 @@ describe('interrupts', () => {
     expect(again.stdout).toMatch(/nothing to recover/);
   });
 
+  it('killed with SIGKILL after a fault was prepared ahead of its instant: its entry was never applied, and recover settles it harmlessly', async () => {
+    // At 4 s: prepared (its intent written) 2 s before, so the kill falls between the intent and the instant.
+    await writeFile(join(dir, 'later.yaml'), (await readFile(join(dir, 'freeze.yaml'), 'utf8')).replace('    duration: 60s', '    at: 4s\n    duration: 60s'));
+    const run = startCli(['run', join(dir, 'later.yaml'), ...ledgerArgs(), '--no-guardian']);
+    const ledgerFile = join(dir, 'ledger', 'ledger.jsonl');
+    await waitFor('the intent written ahead', async () => (await readFile(ledgerFile, 'utf8').catch(() => '')).includes('"kind":"intent"'), 30_000, 20);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(await readFile(ledgerFile, 'utf8')).not.toContain('"kind":"applied"');
+    expect(await processState(victim.pid!)).not.toBe('T');
+    // Its undo (SIGCONT) runs on a process never stopped: harmless, and the entry is settled.
+    const recover = await runCli(['recover', ...ledgerArgs()]);
+    expect(recover.code).toBe(0);
+    expect(recover.stdout).toMatch(/undone process.stop/);
+    expect(await processState(victim.pid!)).not.toBe('T');
+    expect((await runCli(['recover', ...ledgerArgs()])).stdout).toMatch(/nothing to recover/);
+  });
+
   it('plan and --dry-run touch nothing', async () => {
     const plan = await runCli(['plan', join(dir, 'freeze.yaml')]);
     expect(plan.code).toBe(0);
