@@ -13,6 +13,9 @@
 //               does it; from the scheduled instant on the run's clock to the driver's apply returning
 //   (late)      of which: from the scheduled instant to the driver's apply starting (timer and
 //               scheduler lateness, and what the engine still does at the instant)
+//   rtt idle    one round trip as the engine's apply meets the server: sent from a timer after
+//               200 ms idle (the recheck's lead), once after each engine run; on a loaded machine a
+//               process woken from idle waits for a core, so this is the fair peer of `engine`
 // A fault is in effect when apply returns: the toxic is on the proxy, the container paused, the pod's
 // delete accepted (its containers get their grace period, as the experiment asked).
 //
@@ -137,9 +140,11 @@ async function measure(label: string, scenario: Scenario): Promise<void> {
   console.log(line('(intent)', intent));
   if (effect.length > 0) console.log(line('+ in effect', effect) + ' (by the driver\'s own timestamp, ms resolution)');
   if (scenario.engine && engineRuns > 0) {
-    const { inEffect, late } = await measureEngine(scenario, ctxFor(scenario));
+    const { inEffect, late, idleRtt } = await measureEngine(scenario, ctxFor(scenario));
     console.log(line('engine', inEffect) + `  (${engineRuns} runs)`);
     console.log(line('(late)', late));
+    const idle = median(idleRtt);
+    console.log(line('rtt idle', idleRtt) + `  engine = ${(median(inEffect) / idle).toFixed(1)} of these`);
   }
 }
 
@@ -152,7 +157,7 @@ function ctxFor(scenario: Scenario): DriverContext {
  * ENGINE_INSTANT_MS: from the instant (the method's zero, when the engine announces the method, plus
  * the offset) to the driver's apply starting and returning, taken by wrapping the real driver's apply.
  */
-async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promise<{ inEffect: number[]; late: number[] }> {
+async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promise<{ inEffect: number[]; late: number[]; idleRtt: number[] }> {
   const engine = scenario.engine!;
   const action = scenario.driver.actions[scenario.action]!;
   let applyStarted = 0;
@@ -173,6 +178,7 @@ async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promi
   const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-engine-'));
   const inEffect: number[] = [];
   const late: number[] = [];
+  const idleRtt: number[] = [];
   try {
     const file = join(dir, 'experiment.yaml');
     const experiment = {
@@ -197,11 +203,15 @@ async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promi
       inEffect.push(applyEnded - instant);
       late.push(applyStarted - instant);
       await scenario.reset(null, resetCtx);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const sent = now();
+      await scenario.roundTrip();
+      idleRtt.push(now() - sent);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { inEffect, late };
+  return { inEffect, late, idleRtt };
 }
 
 async function runUndo(driver: Driver, undo: UndoSpec | null, ctx: DriverContext): Promise<void> {

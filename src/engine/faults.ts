@@ -2,6 +2,7 @@
 // (src/safety/fault-lifecycle.ts), and here becomes a FaultRecord, an activity and a window in the
 // workload's recorder. Undone newest first; provisions after the teardown, faults as soon as they end.
 import type { ActionDefinition, Driver, PreparedAction, ProvisionDefinition, ReachReadings } from '../drivers/types.js';
+import { formatDuration } from '../core/duration.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { HeldFault } from '../safety/fault-lifecycle.js';
 import { DEFAULT_ACTION_TIMEOUT_MS, driverContext, parseArgs, toJournalError, withDeadline } from './activity.js';
@@ -142,6 +143,7 @@ export class RunFaults {
     // The ttl counts from the instant, not from the intent written ahead of it.
     const ttl = item.step.ttl === undefined ? undefined : item.step.ttl + leadMs;
     const held = await run.lifecycle.intend({ key: item.key, step: item.name, action: ref, at: run.clock.date(), expiresAt: run.expiresAt(ttl) }, prepared);
+    if (leadMs > 0) logs.push(`prepared ${formatDuration(Math.round(leadMs))} before its instant (targets resolved, ledger entry written)`);
     const fault: PreparedFault = { item, driver, ref, entry, resolved, args, prepared, held, logs, readied: new AbortController() };
     this.pending.add(fault);
     return fault;

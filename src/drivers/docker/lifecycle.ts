@@ -74,23 +74,27 @@ export async function recheckContainers(selection: Selection, ctx: DockerContext
     signal: ctx.signal,
   });
   ctx.session?.readied.set(selection, feed);
-  for (const ref of selection.containers) {
-    let info: Docker.ContainerInspectInfo;
-    try {
-      info = await docker.getContainer(ref.id).inspect();
-    } catch (error) {
-      if (isNotFound(error)) {
-        ctx.log(`${describeContainer(ref)} is gone since it was chosen`);
+  // All at once: the recheck must fit in the moment before the instant, whatever the number of containers.
+  const holds = await Promise.all(
+    selection.containers.map(async (ref) => {
+      let info: Docker.ContainerInspectInfo;
+      try {
+        info = await docker.getContainer(ref.id).inspect();
+      } catch (error) {
+        if (isNotFound(error)) {
+          ctx.log(`${describeContainer(ref)} is gone since it was chosen`);
+          return false;
+        }
+        throw dockerError(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, error);
+      }
+      if (!info.State.Running || info.State.Restarting) {
+        ctx.log(`${describeContainer(ref)} is ${info.State.Status} since it was chosen`);
         return false;
       }
-      throw dockerError(selection.dockerHost, `cannot inspect ${describeContainer(ref)}`, error);
-    }
-    if (!info.State.Running || info.State.Restarting) {
-      ctx.log(`${describeContainer(ref)} is ${info.State.Status} since it was chosen`);
-      return false;
-    }
-  }
-  return true;
+      return true;
+    }),
+  );
+  return holds.every(Boolean);
 }
 
 /** The feed a recheck opened for this selection, taken once; undefined when there is none (or it ended). */
