@@ -234,10 +234,16 @@ export class RunFaults {
     const live: LiveFault = { record, held };
     // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
     this.live.push(live);
+    // Read beside the apply, never awaited before it: a slow read must not delay the fault. An outage
+    // is judged by the traffic right before it, so its read goes out first (after it, a killed target
+    // has no counters left); any other fault by the traffic while it is live, so its read goes out
+    // just after the fault's own request: read a moment late, counters count less traffic under the
+    // fault, never more.
+    const readFirst = effect?.outage !== undefined;
+    const readApplied = () => readReach(entry, args, prepared, context, signal);
+    const readBefore = readFirst ? readApplied() : undefined;
     const applying = run.lifecycle.apply(held, (s) => entry.apply(args, prepared, context(s)), item.step.timeout ?? DEFAULT_ACTION_TIMEOUT_MS, signal, `fault ${item.name}`);
-    // Read beside the apply, its request sent just after the fault's: a slow read must not delay the
-    // fault, and counters read a moment late only count less traffic under it, never more.
-    const appliedRead = readReach(entry, args, prepared, context, signal);
+    const appliedRead = readBefore ?? readApplied();
     live.reach = appliedRead.then((applied) =>
       applied ? { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } } : undefined,
     );
