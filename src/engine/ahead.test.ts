@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { processState } from '../../test/support/cli.js';
 import { ManualClock } from '../../test/support/manual-clock.js';
-import { createDefaultRegistry } from '../drivers/builtin.js';
+import { z } from 'zod';
+import { builtinDrivers, createDefaultRegistry } from '../drivers/builtin.js';
+import { DriverRegistry } from '../drivers/registry.js';
+import type { ActionDefinition, Driver, FaultEffect } from '../drivers/types.js';
 import { loadExperiment } from '../experiment/load.js';
 import { Ledger, type LedgerRecord } from '../safety/ledger.js';
-import { PREPARE_LEAD_MS } from './method.js';
+import { PREPARE_LEAD_MS, RECHECK_LEAD_MS } from './method.js';
 import { runExperiment, type RunOptions } from './run.js';
 
 const registry = createDefaultRegistry();
@@ -183,5 +186,69 @@ describe('a fault prepared ahead of its instant', () => {
     expect(closed).toMatchObject({ notes: ['never applied: the run stopped before its instant'] });
     expect(await openEntries()).toBe(0);
     expect(await processState(victim.pid!)).toBe('S');
+  });
+});
+
+describe('the reach reading of a fault prepared ahead', () => {
+  // A driver that only records when the engine reads its counters and applies, on the fake clock.
+  const seen: { what: string; at: number; fault: string }[] = [];
+  let clock: ManualClock;
+  function recording(name: string, effect: FaultEffect): ActionDefinition {
+    return {
+      description: name,
+      args: z.strictObject({}),
+      reversible: true,
+      prepare: async () => ({ targets: [name], undo: { driver: 'recorder', op: 'nothing', args: {} } }),
+      effect: () => effect,
+      readReach: async () => {
+        seen.push({ what: 'read', at: clock.now(), fault: name });
+        return { counters: { bytes: 1 } };
+      },
+      apply: async () => {
+        seen.push({ what: 'apply', at: clock.now(), fault: name });
+        // Real I/O between the call and its answer, as a server's round trip.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        seen.push({ what: 'applied', at: clock.now(), fault: name });
+        return {};
+      },
+    };
+  }
+  const recorder: Driver = {
+    name: 'recorder',
+    description: 'records the engine\'s calls',
+    actions: { outage: recording('outage', { outage: 'refused' }), slow: recording('slow', { delayMs: 500 }) },
+    probes: {},
+    undos: { nothing: { args: z.strictObject({}), run: async () => undefined } },
+  };
+
+  it('of an outage is taken just before the instant (the traffic right before it); of any other fault once it is applied', async () => {
+    seen.length = 0;
+    clock = new ManualClock();
+    const registry = new DriverRegistry([...builtinDrivers(), recorder]);
+    const file = join(dir, 'experiment.yaml');
+    await writeFile(
+      file,
+      `
+version: 1
+title: reach readings around the instant
+method:
+  - { name: outage, fault: recorder.outage, at: ${INSTANT_MS}ms, duration: 1s }
+  - { name: slow, fault: recorder.slow, at: ${INSTANT_MS}ms, duration: 1s }
+`,
+    );
+    const loaded = await loadExperiment(file, { cwd: dir, env: process.env, registry });
+    const running = runExperiment({ loaded, registry, cwd: dir, env: process.env, ledgerDir: join(dir, 'ledger'), clock });
+    await clock.drive(running);
+    expect((await running).status).toBe('passed');
+
+    const order = (fault: string) => seen.filter((e) => e.fault === fault && e.at < INSTANT_MS + 1000).map((e) => e.what);
+    // The outage: read with the recheck, before the instant, and not again at it.
+    expect(order('outage')).toEqual(['read', 'apply', 'applied']);
+    const outageRead = seen.find((e) => e.fault === 'outage' && e.what === 'read')!;
+    expect(outageRead.at).toBeGreaterThanOrEqual(INSTANT_MS - RECHECK_LEAD_MS);
+    expect(outageRead.at).toBeLessThan(INSTANT_MS);
+    // Any other fault: read only once its apply has returned, never before the instant.
+    expect(order('slow')).toEqual(['apply', 'applied', 'read']);
+    expect(seen.find((e) => e.fault === 'slow' && e.what === 'read')!.at).toBeGreaterThanOrEqual(INSTANT_MS);
   });
 });

@@ -1,7 +1,7 @@
 // The run's faults and provisions as the journal sees them: each goes through the fault lifecycle
 // (src/safety/fault-lifecycle.ts), and here becomes a FaultRecord, an activity and a window in the
 // workload's recorder. Undone newest first; provisions after the teardown, faults as soon as they end.
-import type { ActionDefinition, Driver, PreparedAction, ProvisionDefinition, ReachReadings } from '../drivers/types.js';
+import type { ActionDefinition, Driver, PreparedAction, ProvisionDefinition, ReachReading, ReachReadings } from '../drivers/types.js';
 import { formatDuration } from '../core/duration.js';
 import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { HeldFault } from '../safety/fault-lifecycle.js';
@@ -35,6 +35,8 @@ export interface PreparedFault {
   logs: string[];
   /** Aborted once the fault is applied or withdrawn: what the driver's recheck opened closes with it. */
   readied: AbortController;
+  /** An outage's reach reading, taken with the recheck just before the instant (see recheckFault). */
+  readBefore?: Promise<ReachReading | undefined>;
 }
 
 /** Bound on a driver's recheck just before the instant; one that takes longer prepares again. */
@@ -155,8 +157,24 @@ export class RunFaults {
    * prepared again at its instant, so a vanished target is re-resolved or fails, never hit as nothing.
    */
   async recheckFault(fault: PreparedFault, signal: AbortSignal): Promise<boolean> {
+    const { entry, driver, args, prepared, logs } = fault;
+    if (entry.recheck && !(await this.targetsHold(fault, signal))) {
+      logs.push(`the targets prepared ahead changed (${prepared.targets.join(', ')}); preparing again at the instant`);
+      await this.withdraw(fault, 'its targets changed before its instant; prepared again');
+      return false;
+    }
+    // An outage is judged by the traffic right before it: read now, with the targets just confirmed, so
+    // at the instant the apply shares the server with nothing. A reading this much earlier counts no
+    // less traffic before the outage, and what it adds to the window under it was traffic right up to it.
+    if (declaredEffect(entry, args)?.outage !== undefined) {
+      fault.readBefore = readReach(entry, args, prepared, (s) => driverContext(this.run.env, driver, s, logs), signal);
+    }
+    return true;
+  }
+
+  /** The driver's recheck, bounded; a recheck that fails counts as targets changed. */
+  private async targetsHold(fault: PreparedFault, signal: AbortSignal): Promise<boolean> {
     const { entry, driver, args, prepared, logs, readied } = fault;
-    if (!entry.recheck) return true;
     let holds: boolean;
     try {
       holds = await withDeadline(
@@ -169,10 +187,6 @@ export class RunFaults {
       if (signal.aborted) throw error;
       logs.push(`recheck before the instant failed (${errorMessage(error)}); preparing again`);
       holds = false;
-    }
-    if (!holds) {
-      logs.push(`the targets prepared ahead changed (${prepared.targets.join(', ')}); preparing again at the instant`);
-      await this.withdraw(fault, 'its targets changed before its instant; prepared again');
     }
     return holds;
   }
@@ -234,16 +248,15 @@ export class RunFaults {
     const live: LiveFault = { record, held };
     // Listed before apply, in the same tick: an undo from now on waits for the apply and then undoes it.
     this.live.push(live);
-    // Read beside the apply, never awaited before it: a slow read must not delay the fault. An outage
-    // is judged by the traffic right before it, so its read goes out first (after it, a killed target
-    // has no counters left); any other fault by the traffic while it is live, so its read goes out
-    // just after the fault's own request: read a moment late, counters count less traffic under the
-    // fault, never more.
-    const readFirst = effect?.outage !== undefined;
+    // The apply never waits for a read. An outage is judged by the traffic right before it, so its read
+    // was taken with the recheck, or goes out beside the apply, first (after it, a killed target has no
+    // counters left); any other fault by the traffic while it is live, so its read goes out once the
+    // apply returned, sharing nothing with it at the instant: read a moment late, counters count less
+    // traffic under the fault, never more.
     const readApplied = () => readReach(entry, args, prepared, context, signal);
-    const readBefore = readFirst ? readApplied() : undefined;
+    const readBefore = fault.readBefore ?? (effect?.outage !== undefined ? readApplied() : undefined);
     const applying = run.lifecycle.apply(held, (s) => entry.apply(args, prepared, context(s)), item.step.timeout ?? DEFAULT_ACTION_TIMEOUT_MS, signal, `fault ${item.name}`);
-    const appliedRead = readBefore ?? readApplied();
+    const appliedRead = readBefore ?? applying.then(readApplied, () => undefined);
     live.reach = appliedRead.then((applied) =>
       applied ? { entry, args, prepared, driver, readings: { ...(baseline ? { baseline } : {}), applied } } : undefined,
     );
