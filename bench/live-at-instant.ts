@@ -174,7 +174,7 @@ async function measureEngine(scenario: Scenario, resetCtx: DriverContext): Promi
     },
   };
   const driver = { ...scenario.driver, actions: { ...scenario.driver.actions, [scenario.action]: measured } };
-  const registry = new DriverRegistry(builtinDrivers().map((d) => (d.name === driver.name ? driver : d)));
+  const registry = new DriverRegistry((await builtinDrivers()).map((d) => (d.name === driver.name ? driver : d)));
   const dir = await mkdtemp(join(tmpdir(), 'faultline-bench-engine-'));
   const inEffect: number[] = [];
   const late: number[] = [];

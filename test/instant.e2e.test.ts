@@ -14,7 +14,7 @@ import { uniqueName, useDockerFixture } from './support/docker.js';
 import { ManualClock } from './support/manual-clock.js';
 
 const fixture = useDockerFixture();
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 const INSTANT_MS = 3_000;
 let dir: string;
 let appended: MockInstance<Ledger['append']>;

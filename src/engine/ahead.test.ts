@@ -19,7 +19,7 @@ import { Ledger, type LedgerRecord } from '../safety/ledger.js';
 import { PREPARE_LEAD_MS, RECHECK_LEAD_MS } from './method.js';
 import { runExperiment, type RunOptions } from './run.js';
 
-const registry = createDefaultRegistry();
+const registry = await createDefaultRegistry();
 let dir: string;
 const children: ChildProcess[] = [];
 
@@ -224,7 +224,7 @@ describe('the reach reading of a fault prepared ahead', () => {
   it('of an outage is taken just before the instant (the traffic right before it); of any other fault once it is applied', async () => {
     seen.length = 0;
     clock = new ManualClock();
-    const registry = new DriverRegistry([...builtinDrivers(), recorder]);
+    const registry = new DriverRegistry([...(await builtinDrivers()), recorder]);
     const file = join(dir, 'experiment.yaml');
     await writeFile(
       file,
