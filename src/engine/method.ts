@@ -81,10 +81,10 @@ export class MethodScheduler {
     const watchers = new AbortController();
     const spec = run.experiment.workload;
     try {
+      if (spec) run.workload = await this.startWorkload(spec, stopMethod, method.signal);
       // The method's zero is expected after the baseline: faults early in the method are prepared during it.
       this.prepareAhead(schedule, run.clock.now() + (spec?.before ?? 0), method.signal);
       if (spec) {
-        run.workload = await this.startWorkload(spec, stopMethod, method.signal);
         this.faults.startBaselineReadings(schedule, method.signal);
         // The baseline: traffic before any fault; cut short by an interrupt like everything else.
         await run.clock.sleep(spec.before, method.signal).catch(() => undefined);
