@@ -11,6 +11,7 @@ import { downDocker, findDockerEngine, upDocker } from './docker.js';
 import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
 import { ensureHaproxy } from './haproxy.js';
+import { caddyVersion, ensureCaddy, findCaddy, CADDY_VERSION } from './caddy.js';
 import { ensureNginx } from './nginx.js';
 import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
 import { ensurePrometheus } from './prometheus.js';
@@ -29,6 +30,7 @@ export const PINNED_VERSIONS = {
   kubernetes: `v${KUBERNETES_VERSION}`,
   kwok: `v${KWOK_VERSION}`,
   'kube-router': `v${KUBE_ROUTER_VERSION}`,
+  caddy: `v${CADDY_VERSION}`,
 } as const;
 
 /**
@@ -141,6 +143,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         if (!(error instanceof NotBuiltError)) throw error;
         log(`haproxy left out: ${error.message}`);
       }
+      // A third front for the acceptance suite, built from its Go module; same rule as nginx.
+      try {
+        settings.CADDY_BINARY = await ensureCaddy(context);
+      } catch (error) {
+        if (!(error instanceof NotBuiltError)) throw error;
+        log(`caddy left out: ${error.message}`);
+      }
     }
     if (components.includes('docker')) {
       const docker = await upDocker(context);
@@ -188,7 +197,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 }
 
 export interface ComponentStatus {
-  component: Component;
+  /** A part `up` brings up, or a binary it builds for the tests (caddy), which is never "wanted" on its own. */
+  component: Component | 'caddy';
   healthy: boolean;
   version?: string;
   detail: string;
@@ -230,6 +240,9 @@ export async function status(env: NodeJS.ProcessEnv = process.env): Promise<Comp
   });
   const chromium = await findChromium(env);
   const chromiumAt = chromium ? await chromiumVersion(chromium) : undefined;
+  const caddy = findCaddy(env);
+  const caddyAt = caddy ? await caddyVersion(caddy) : undefined;
+  results.push({ component: 'caddy', healthy: !!caddyAt, version: caddyAt, detail: caddy ? `${caddy} (built from its Go module, for the acceptance suite)` : `not built; \`npm run testenv -- up\` builds caddy v${CADDY_VERSION}` });
   results.push({ component: 'chromium', healthy: !!chromium, version: chromiumAt, detail: chromium ? `${chromium} (Debian's package, for the HTML report tests)` : 'not installed; `npm run testenv -- up` installs it with apt-get' });
   return results;
 }

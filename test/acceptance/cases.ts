@@ -1,16 +1,23 @@
 // The cases of the acceptance suite: each mechanism (timeouts; failover by refused connection and by
-// black hole; retries under resets) in a good and a broken configuration of nginx and of HAProxy, and
+// black hole; retries under resets) in a good and a broken configuration of nginx, HAProxy and Caddy, and
 // decoys whose fault never tests the mechanism. Good must pass, broken must fail, decoys must not pass.
 import type { CaseSpec, Expected, Front } from './harness.js';
 
 const nginx = (config: Extract<Front, { kind: 'nginx' }>['config']): Front => ({ kind: 'nginx', config });
 const haproxy = (config: Extract<Front, { kind: 'haproxy' }>['config']): Front => ({ kind: 'haproxy', config });
+const caddy = (config: Extract<Front, { kind: 'caddy' }>['config']): Front => ({ kind: 'caddy', config });
 
 // nginx without next upstream and without passive health marking: a dead server keeps getting its share.
 const NGINX_NO_FAILOVER = nginx({ readTimeout: '1s', nextUpstream: 'off', noPassiveChecks: true });
 const NGINX_FAILOVER = nginx({ readTimeout: '1s', nextUpstream: 'error timeout' });
 const HAPROXY_RETRIES = haproxy({ timeoutServer: '1s', retries: 3, redispatch: true });
 const HAPROXY_NO_RETRIES = haproxy({ timeoutServer: '1s', retries: 0 });
+
+// Caddy: round robin, so a retry goes to the other upstream (random may pick the failed one again).
+// Broken: no lb_retries/lb_try_duration and no fail_duration, so a dead upstream keeps getting its share.
+const CADDY_FAILOVER = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin', lbRetries: 2, failDuration: '10s' });
+const CADDY_RETRIES = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin', lbTryDuration: '2s' });
+const CADDY_NO_RETRIES = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin' });
 
 const TIMEOUT_BOUND = { timeouts: { latency: { p99: '1500ms' } } };
 const FAILOVER_BOUND = { failover: { successRate: '90%', longestGap: '2s' } };
@@ -46,6 +53,17 @@ export const haproxyCases: AcceptanceCase[] = [
   { expected: 'fail', spec: { title: 'HAProxy failover by black hole: retries 0, a black-holed', front: HAPROXY_NO_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
   { expected: 'pass', spec: { title: 'HAProxy retries: retries 3 with redispatch, a resets every connection', front: HAPROXY_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
   { expected: 'fail', spec: { title: 'HAProxy retries: retries 0, a resets every connection', front: HAPROXY_NO_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
+];
+
+export const caddyCases: AcceptanceCase[] = [
+  { expected: 'pass', spec: { title: 'Caddy timeouts: response_header_timeout 1s under a 3 s delay', front: caddy({ responseHeaderTimeout: '1s' }), upstreams: ['a'], fault: latency3s('a'), verdict: TIMEOUT_BOUND, rate: 20 } },
+  { expected: 'fail', spec: { title: 'Caddy timeouts: no transport timeout under a 3 s delay', front: caddy({}), upstreams: ['a'], fault: latency3s('a'), verdict: TIMEOUT_BOUND, rate: 20 } },
+  { expected: 'pass', spec: { title: 'Caddy failover by refusal: lb_retries 2, round_robin, fail_duration 10s, a down', front: CADDY_FAILOVER, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
+  { expected: 'fail', spec: { title: 'Caddy failover by refusal: no retries, no passive checks, a down', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
+  { expected: 'pass', spec: { title: 'Caddy failover by black hole: response_header_timeout 1s, lb_retries 2, fail_duration 10s, a black-holed', front: CADDY_FAILOVER, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
+  { expected: 'fail', spec: { title: 'Caddy failover by black hole: response_header_timeout 1s, no retries, a black-holed', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
+  { expected: 'pass', spec: { title: 'Caddy retries: lb_try_duration 2s, round_robin, a resets every connection', front: CADDY_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
+  { expected: 'fail', spec: { title: 'Caddy retries: no lb_retries or lb_try_duration, a resets every connection', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
 ];
 
 // Each decoy runs against a broken configuration: had its fault tested the mechanism, the verdict would

@@ -1,4 +1,5 @@
-// The acceptance suite's bench: real nginx and HAProxy (Debian's packages, started here on 127.0.0.1)
+// The acceptance suite's bench: real nginx and HAProxy (Debian's packages) and Caddy (built from its Go
+// module by the testenv), started here on 127.0.0.1
 // in front of two node backends reached through Toxiproxy proxies (a, b) plus a decoy proxy no request
 // crosses. Each case writes an experiment, runs it with the built CLI, and reads the verdict from the
 // journal. FAULTLINE_ACCEPTANCE_REPEAT=N runs every case N times (default 1).
@@ -13,6 +14,7 @@ import type { Journal } from '../../src/engine/journal.js';
 import type { VerdictRecord } from '../../src/verdicts/types.js';
 import { loadTestEnv } from '../../testenv/index.js';
 import { findHaproxy } from '../../testenv/haproxy.js';
+import { findCaddy } from '../../testenv/caddy.js';
 import { findNginx } from '../../testenv/nginx.js';
 import { toxiproxyServesMetrics, toxiproxyVersion } from '../../testenv/toxiproxy.js';
 import { runCli, waitFor } from '../support/cli.js';
@@ -43,9 +45,12 @@ export async function requireMetricsToxiproxy(ctx: TestContext): Promise<string>
   return url;
 }
 
-export async function requireBinary(ctx: TestContext, which: 'nginx' | 'haproxy'): Promise<string> {
-  const binary = which === 'nginx' ? (loadTestEnv().NGINX_BINARY ?? (await findNginx())) : (loadTestEnv().HAPROXY_BINARY ?? (await findHaproxy()));
-  return binary ?? missing(ctx, `${which} is needed by this test: install Debian's ${which} with \`npm run testenv -- up\``);
+export async function requireBinary(ctx: TestContext, which: Front['kind']): Promise<string> {
+  const settings = loadTestEnv();
+  const binary =
+    which === 'nginx' ? (settings.NGINX_BINARY ?? (await findNginx())) : which === 'haproxy' ? (settings.HAPROXY_BINARY ?? (await findHaproxy())) : (settings.CADDY_BINARY ?? findCaddy());
+  const how = which === 'caddy' ? 'build caddy' : `install Debian's ${which}`;
+  return binary ?? missing(ctx, `${which} is needed by this test: ${how} with \`npm run testenv -- up\``);
 }
 
 /** Things to undo after a case, newest first. */
@@ -77,7 +82,28 @@ export interface HaproxyConfig {
   redispatch?: boolean;
 }
 
-export type Front = { kind: 'nginx'; config: NginxConfig } | { kind: 'haproxy'; config: HaproxyConfig };
+/**
+ * Caddy's reverse_proxy (semantics from its v2.11.9 source and docs): retries are off unless lb_retries or
+ * lb_try_duration is set; a dial error is always retried, any other transport error (reset, response
+ * timeout) only for GET, which is what the workload sends; each retry asks the lb_policy for the next
+ * available upstream. Passive health checks are off unless fail_duration is set.
+ */
+export interface CaddyConfig {
+  /** transport http response_header_timeout; Caddy's default is none. */
+  responseHeaderTimeout?: string;
+  /** transport http read_timeout (the longest wait for the next read); default none. */
+  readTimeout?: string;
+  /** lb_policy; Caddy's default is random, which may retry the upstream that just failed. */
+  lbPolicy?: 'random' | 'round_robin' | 'first' | 'least_conn';
+  /** lb_retries: how many times to select another upstream after a failure. */
+  lbRetries?: number;
+  /** lb_try_duration: how long to keep selecting upstreams after a failure (lb_try_interval 250 ms). */
+  lbTryDuration?: string;
+  /** fail_duration: how long a failed request marks its upstream down (max_fails 1); enables passive checks. */
+  failDuration?: string;
+}
+
+export type Front = { kind: 'nginx'; config: NginxConfig } | { kind: 'haproxy'; config: HaproxyConfig } | { kind: 'caddy'; config: CaddyConfig };
 
 function nginxConf(dir: string, port: number, upstreams: number[], config: NginxConfig): string {
   const server = (p: number) => `    server 127.0.0.1:${p}${config.noPassiveChecks ? ' max_fails=0' : ''};`;
@@ -127,6 +153,35 @@ function haproxyConf(port: number, upstreams: number[], config: HaproxyConfig): 
   ].join('\n');
 }
 
+function caddyfile(dir: string, port: number, upstreams: number[], config: CaddyConfig): string {
+  const transport = [
+    '      dial_timeout 1s', // as nginx's proxy_connect_timeout 1s and HAProxy's timeout connect 1s
+    ...(config.responseHeaderTimeout ? [`      response_header_timeout ${config.responseHeaderTimeout}`] : []),
+    ...(config.readTimeout ? [`      read_timeout ${config.readTimeout}`] : []),
+  ];
+  return [
+    '{',
+    '  admin off',
+    '  auto_https off',
+    '  persist_config off',
+    `  storage file_system ${join(dir, 'data')}`,
+    '}',
+    `http://127.0.0.1:${port} {`,
+    '  bind 127.0.0.1',
+    `  reverse_proxy ${upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {`,
+    ...(config.lbPolicy ? [`    lb_policy ${config.lbPolicy}`] : []),
+    ...(config.lbRetries !== undefined ? [`    lb_retries ${config.lbRetries}`] : []),
+    ...(config.lbTryDuration ? [`    lb_try_duration ${config.lbTryDuration}`] : []),
+    ...(config.failDuration ? [`    fail_duration ${config.failDuration}`] : []),
+    '    transport http {',
+    ...transport,
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
@@ -139,21 +194,27 @@ function acceptsConnections(port: number): Promise<boolean> {
   });
 }
 
-/** Starts nginx or HAProxy in the foreground, in its own process group, killed by the cleanups. */
+/** Starts nginx, HAProxy or Caddy in the foreground, in its own process group, killed by the cleanups. */
 export async function startFront(binary: string, front: Front, upstreams: number[], cleanups: Cleanups): Promise<number> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), `faultline-acceptance-${front.kind}-`));
   cleanups.add(() => rm(dir, { recursive: true, force: true }));
   let args: string[];
+  let env: NodeJS.ProcessEnv | undefined;
   if (front.kind === 'nginx') {
     await mkdir(join(dir, 'temp'));
     await writeFile(join(dir, 'nginx.conf'), nginxConf(dir, port, upstreams, front.config));
     args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')];
-  } else {
+  } else if (front.kind === 'haproxy') {
     await writeFile(join(dir, 'haproxy.cfg'), haproxyConf(port, upstreams, front.config));
     args = ['-db', '-f', join(dir, 'haproxy.cfg')];
+  } else {
+    await writeFile(join(dir, 'Caddyfile'), caddyfile(dir, port, upstreams, front.config));
+    args = ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'];
+    // Caddy keeps its data and config folders under $HOME or XDG_*: keep them in the case's folder.
+    env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
   }
-  const child = spawn(binary, args, { stdio: 'ignore', detached: true });
+  const child = spawn(binary, args, { stdio: 'ignore', detached: true, env });
   cleanups.add(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
