@@ -84,6 +84,15 @@ export const decoyCases: AcceptanceCase[] = [
     spec: { title: 'decoy: reset 20% of connections that HAProxy pools (retries 0)', front: HAPROXY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
   },
   {
+    // Caddy pools its upstream connections too (keepalive 2m, 32 idle per host): same trap as HAProxy's.
+    expected: 'not-pass',
+    spec: { title: 'decoy: reset 20% of connections that Caddy pools (no retries)', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
+  },
+  {
+    expected: 'not-exercised',
+    spec: { title: 'decoy: 3 s latency on a proxy the traffic never crosses (Caddy without transport timeout)', front: caddy({}), upstreams: ['a'], fault: latency3s('decoy'), verdict: TIMEOUT_BOUND, rate: 20 },
+  },
+  {
     expected: 'not-exercised',
     spec: { title: 'decoy: 200 ms delay against a p99 bound of 1.5 s (nginx without read timeout)', front: nginx({}), upstreams: ['a'], fault: (bench) => ({ action: 'latency', with: { proxy: bench.proxies.a.name, latency: '200ms' } }), verdict: TIMEOUT_BOUND, rate: 20 },
   },
