@@ -80,6 +80,9 @@ export const traefikCases: AcceptanceCase[] = [
   { expected: 'fail', spec: { title: 'Traefik failover by refusal: no retry middleware, no passive checks, a down', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
   { expected: 'pass', spec: { title: 'Traefik failover by black hole: responseHeaderTimeout 1s, retry on 502-504, a black-holed', front: TRAEFIK_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
   { expected: 'fail', spec: { title: 'Traefik failover by black hole: responseHeaderTimeout 1s, no retry middleware, a black-holed', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
+  // Looks resilient, is not: without `status` the retry middleware retries only requests none of whose
+  // bytes reached a server, and a black hole accepts the connection and the request.
+  { expected: 'fail', spec: { title: 'Traefik failover by black hole: retry 3 attempts without status, a black-holed', front: traefik({ responseHeaderTimeout: '1s', retryAttempts: 3 }), upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
   { expected: 'pass', spec: { title: 'Traefik retries: retry 3 attempts on 502-504, a resets every connection', front: traefik({ responseHeaderTimeout: '1s', retryAttempts: 3, retryStatus: ['502-504'] }), upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
   { expected: 'fail', spec: { title: 'Traefik retries: no retry middleware, a resets every connection', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
 ];
