@@ -105,9 +105,13 @@ export const decoyCases: AcceptanceCase[] = [
     spec: { title: 'decoy: reset 20% of connections that HAProxy pools (retries 0)', front: HAPROXY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
   },
   {
-    // Caddy pools its upstream connections too (keepalive 2m, 32 idle per host): same trap as HAProxy's.
+    // Caddy and Traefik pool their upstream connections too (Go's keep-alive pools): same trap as HAProxy's.
     expected: 'not-pass',
     spec: { title: 'decoy: reset 20% of connections that Caddy pools (no retries)', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
+  },
+  {
+    expected: 'not-pass',
+    spec: { title: 'decoy: reset 20% of connections that Traefik pools (no retry middleware)', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
   },
   {
     expected: 'not-exercised',
