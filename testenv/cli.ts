@@ -14,7 +14,7 @@ const USAGE = `usage: npm run testenv -- <up|status|down>
   node24  print the folder of Node ${NODE_24_VERSION}'s binary, installing it from the npm registry once
 
 FAULTLINE_TESTENV=toxiproxy,docker (or none, all) chooses the parts up brings up.
-Pinned: toxiproxy ${PINNED_VERSIONS.toxiproxy}, kubernetes ${PINNED_VERSIONS.kubernetes}, kwok ${PINNED_VERSIONS.kwok}, kube-router ${PINNED_VERSIONS['kube-router']}, caddy ${PINNED_VERSIONS.caddy}, traefik ${PINNED_VERSIONS.traefik}.`;
+Pinned: toxiproxy ${PINNED_VERSIONS.toxiproxy}, kubernetes ${PINNED_VERSIONS.kubernetes}, kwok ${PINNED_VERSIONS.kwok}, kube-router ${PINNED_VERSIONS['kube-router']}, caddy ${PINNED_VERSIONS.caddy}.`;
 
 const EXIT = { ok: 0, unhealthy: 1, usage: 2, failed: 3 } as const;
 
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'status') {
     const results = await status();
-    const wanted: readonly string[] = selectedComponents(process.env.FAULTLINE_TESTENV); // caddy, traefik (binaries) are never wanted alone
+    const wanted: readonly string[] = selectedComponents(process.env.FAULTLINE_TESTENV); // caddy (a binary) is never wanted alone
     for (const result of results) {
       const mark = result.healthy ? 'up  ' : wanted.includes(result.component) ? 'DOWN' : 'off ';
       process.stdout.write(`${mark} ${result.component.padEnd(15)} ${(result.version ?? '-').padEnd(12)} ${result.detail}\n`);

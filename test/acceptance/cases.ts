@@ -1,13 +1,11 @@
 // The cases of the acceptance suite: each mechanism (timeouts; failover by refused connection and by
-// black hole; retries under resets) in a good and a broken configuration of nginx, HAProxy, Caddy and
-// Traefik, and
-// decoys whose fault never tests the mechanism. Good must pass, broken must fail, decoys must not pass.
+// black hole; retries under resets) in a good and a broken configuration of nginx, HAProxy and Caddy,
+// and decoys whose fault never tests the mechanism. Good must pass, broken must fail, decoys must not pass.
 import type { CaseSpec, Expected, Front } from './harness.js';
 
 const nginx = (config: Extract<Front, { kind: 'nginx' }>['config']): Front => ({ kind: 'nginx', config });
 const haproxy = (config: Extract<Front, { kind: 'haproxy' }>['config']): Front => ({ kind: 'haproxy', config });
 const caddy = (config: Extract<Front, { kind: 'caddy' }>['config']): Front => ({ kind: 'caddy', config });
-const traefik = (config: Extract<Front, { kind: 'traefik' }>['config']): Front => ({ kind: 'traefik', config });
 
 // nginx without next upstream and without passive health marking: a dead server keeps getting its share.
 const NGINX_NO_FAILOVER = nginx({ readTimeout: '1s', nextUpstream: 'off', noPassiveChecks: true });
@@ -20,11 +18,6 @@ const HAPROXY_NO_RETRIES = haproxy({ timeoutServer: '1s', retries: 0 });
 const CADDY_FAILOVER = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin', lbRetries: 2, failDuration: '10s' });
 const CADDY_RETRIES = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin', lbTryDuration: '2s' });
 const CADDY_NO_RETRIES = caddy({ responseHeaderTimeout: '1s', lbPolicy: 'round_robin' });
-
-// Traefik: the retry middleware retries 502 (reset) and 504 (response header timeout) too; without
-// `status` it retries only a request none of whose bytes reached the server, so a black hole is not retried.
-const TRAEFIK_RETRIES = traefik({ responseHeaderTimeout: '1s', retryAttempts: 3, retryStatus: ['502-504'], failureWindow: '10s' });
-const TRAEFIK_NO_RETRIES = traefik({ responseHeaderTimeout: '1s' });
 
 const TIMEOUT_BOUND = { timeouts: { latency: { p99: '1500ms' } } };
 const FAILOVER_BOUND = { failover: { successRate: '90%', longestGap: '2s' } };
@@ -73,20 +66,6 @@ export const caddyCases: AcceptanceCase[] = [
   { expected: 'fail', spec: { title: 'Caddy retries: no lb_retries or lb_try_duration, a resets every connection', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
 ];
 
-export const traefikCases: AcceptanceCase[] = [
-  { expected: 'pass', spec: { title: 'Traefik timeouts: responseHeaderTimeout 1s under a 3 s delay', front: traefik({ responseHeaderTimeout: '1s' }), upstreams: ['a'], fault: latency3s('a'), verdict: TIMEOUT_BOUND, rate: 20 } },
-  { expected: 'fail', spec: { title: 'Traefik timeouts: no forwarding timeout under a 3 s delay', front: traefik({}), upstreams: ['a'], fault: latency3s('a'), verdict: TIMEOUT_BOUND, rate: 20 } },
-  { expected: 'pass', spec: { title: 'Traefik failover by refusal: retry 3 attempts on 502-504, passive checks 10s, a down', front: TRAEFIK_RETRIES, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
-  { expected: 'fail', spec: { title: 'Traefik failover by refusal: no retry middleware, no passive checks, a down', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
-  { expected: 'pass', spec: { title: 'Traefik failover by black hole: responseHeaderTimeout 1s, retry on 502-504, a black-holed', front: TRAEFIK_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
-  { expected: 'fail', spec: { title: 'Traefik failover by black hole: responseHeaderTimeout 1s, no retry middleware, a black-holed', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
-  // Looks resilient, is not: without `status` the retry middleware retries only requests none of whose
-  // bytes reached a server, and a black hole accepts the connection and the request.
-  { expected: 'fail', spec: { title: 'Traefik failover by black hole: retry 3 attempts without status, a black-holed', front: traefik({ responseHeaderTimeout: '1s', retryAttempts: 3 }), upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
-  { expected: 'pass', spec: { title: 'Traefik retries: retry 3 attempts on 502-504, a resets every connection', front: traefik({ responseHeaderTimeout: '1s', retryAttempts: 3, retryStatus: ['502-504'] }), upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
-  { expected: 'fail', spec: { title: 'Traefik retries: no retry middleware, a resets every connection', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
-];
-
 // Each decoy runs against a broken configuration: had its fault tested the mechanism, the verdict would
 // fail; a pass can only mean the verdict trusted a fault that never reached the traffic.
 export const decoyCases: AcceptanceCase[] = [
@@ -105,13 +84,9 @@ export const decoyCases: AcceptanceCase[] = [
     spec: { title: 'decoy: reset 20% of connections that HAProxy pools (retries 0)', front: HAPROXY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
   },
   {
-    // Caddy and Traefik pool their upstream connections too (Go's keep-alive pools): same trap as HAProxy's.
+    // Caddy pools its upstream connections too (Go's keep-alive pool): same trap as HAProxy's.
     expected: 'not-pass',
     spec: { title: 'decoy: reset 20% of connections that Caddy pools (no retries)', front: CADDY_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
-  },
-  {
-    expected: 'not-pass',
-    spec: { title: 'decoy: reset 20% of connections that Traefik pools (no retry middleware)', front: TRAEFIK_NO_RETRIES, upstreams: ['a', 'b'], fault: (bench) => ({ action: 'reset-peer', with: { proxy: bench.proxies.a.name, toxicity: 0.2 } }), verdict: RETRIES_BOUND },
   },
   {
     expected: 'not-exercised',

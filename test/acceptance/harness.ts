@@ -1,6 +1,5 @@
-// The acceptance suite's bench: real nginx and HAProxy (Debian's packages), Caddy (built from its Go
-// module by the testenv) and Traefik (upstream's release binary), started here on 127.0.0.1
-// in front of two node backends reached through Toxiproxy proxies (a, b) plus a decoy proxy no request
+// The acceptance suite's bench: real nginx and HAProxy (Debian's packages) and Caddy (built from its Go
+// module by the testenv), started here on 127.0.0.1 in front of two node backends reached through Toxiproxy proxies (a, b) plus a decoy proxy no request
 // crosses. Each case writes an experiment, runs it with the built CLI, and reads the verdict from the
 // journal. FAULTLINE_ACCEPTANCE_REPEAT=N runs every case N times (default 1).
 import { spawn } from 'node:child_process';
@@ -15,7 +14,6 @@ import type { VerdictRecord } from '../../src/verdicts/types.js';
 import { loadTestEnv } from '../../testenv/index.js';
 import { findHaproxy } from '../../testenv/haproxy.js';
 import { findCaddy } from '../../testenv/caddy.js';
-import { findTraefik } from '../../testenv/traefik.js';
 import { findNginx } from '../../testenv/nginx.js';
 import { toxiproxyServesMetrics, toxiproxyVersion } from '../../testenv/toxiproxy.js';
 import { runCli, waitFor } from '../support/cli.js';
@@ -53,10 +51,8 @@ export async function requireBinary(ctx: TestContext, which: Front['kind']): Pro
       ? (settings.NGINX_BINARY ?? (await findNginx()))
       : which === 'haproxy'
         ? (settings.HAPROXY_BINARY ?? (await findHaproxy()))
-        : which === 'caddy'
-          ? (settings.CADDY_BINARY ?? findCaddy())
-          : (settings.TRAEFIK_BINARY ?? findTraefik());
-  const how = which === 'caddy' ? 'build caddy' : which === 'traefik' ? 'install traefik' : `install Debian's ${which}`;
+        : (settings.CADDY_BINARY ?? findCaddy());
+  const how = which === 'caddy' ? 'build caddy' : `install Debian's ${which}`;
   return binary ?? missing(ctx, `${which} is needed by this test: ${how} with \`npm run testenv -- up\``);
 }
 
@@ -110,31 +106,10 @@ export interface CaddyConfig {
   failDuration?: string;
 }
 
-/**
- * Traefik v3 (semantics from its v3.7 source): the load balancer is weighted round robin; the retry
- * middleware retries a network error only while no byte of the request reached the server (a refused
- * connection), and any response whose status is in `status` (502 for a reset, 504 for a response header
- * timeout) for idempotent methods. Passive health checks are off unless passiveHealthCheck is set.
- */
-export interface TraefikConfig {
-  /** serversTransport forwardingTimeouts.responseHeaderTimeout; Traefik's default is none. */
-  responseHeaderTimeout?: string;
-  /** The retry middleware's attempts (the first try included); no middleware when unset. */
-  retryAttempts?: number;
-  /** The retry middleware's status ranges, e.g. 502-504. */
-  retryStatus?: string[];
-  /** passiveHealthCheck failureWindow (maxFailedAttempts 1): how long a failure marks a server down. */
-  failureWindow?: string;
-}
-
 export type Front =
   | { kind: 'nginx'; config: NginxConfig }
   | { kind: 'haproxy'; config: HaproxyConfig }
-  | { kind: 'caddy'; config: CaddyConfig }
-  | { kind: 'traefik'; config: TraefikConfig };
-
-/** The path Traefik answers 502 on once its routes are loaded (before that: 404). */
-const TRAEFIK_READY_PATH = '/faultline-acceptance-ready';
+  | { kind: 'caddy'; config: CaddyConfig };
 
 function nginxConf(dir: string, port: number, upstreams: number[], config: NginxConfig): string {
   const server = (p: number) => `    server 127.0.0.1:${p}${config.noPassiveChecks ? ' max_fails=0' : ''};`;
@@ -213,56 +188,6 @@ function caddyfile(dir: string, port: number, upstreams: number[], config: Caddy
   ].join('\n');
 }
 
-/** Traefik's static and dynamic configuration, as JSON (which its YAML reader reads). */
-function traefikConfigs(dynamicFile: string, port: number, upstreams: number[], config: TraefikConfig): { static: object; dynamic: object } {
-  // An empty `middlewares` is refused ("cannot be a standalone element"): the key only when there is one.
-  const middlewares = config.retryAttempts ? { middlewares: { retry: { retry: { attempts: config.retryAttempts, ...(config.retryStatus ? { status: config.retryStatus } : {}) } } } } : {};
-  return {
-    static: {
-      // No call home: the machine reaches no host but the package registries.
-      global: { checkNewVersion: false, sendAnonymousUsage: false },
-      entryPoints: { web: { address: `127.0.0.1:${port}` } },
-      providers: { file: { filename: dynamicFile, watch: false } },
-      log: { level: 'ERROR' },
-    },
-    dynamic: {
-      http: {
-        routers: {
-          app: { rule: 'PathPrefix(`/`)', entryPoints: ['web'], service: 'app', ...(config.retryAttempts ? { middlewares: ['retry'] } : {}) },
-          // Longer rule, higher priority: tells when the routes are loaded, through a service of its own.
-          ready: { rule: `Path(\`${TRAEFIK_READY_PATH}\`)`, entryPoints: ['web'], service: 'ready' },
-        },
-        ...middlewares,
-        services: {
-          app: {
-            loadBalancer: {
-              servers: upstreams.map((p) => ({ url: `http://127.0.0.1:${p}` })),
-              serversTransport: 'upstreams',
-              ...(config.failureWindow ? { passiveHealthCheck: { failureWindow: config.failureWindow, maxFailedAttempts: 1 } } : {}),
-            },
-          },
-          ready: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } },
-        },
-        serversTransports: {
-          // dialTimeout as nginx's proxy_connect_timeout 1s and HAProxy's timeout connect 1s.
-          upstreams: { forwardingTimeouts: { dialTimeout: '1s', ...(config.responseHeaderTimeout ? { responseHeaderTimeout: config.responseHeaderTimeout } : {}) } },
-        },
-      },
-    },
-  };
-}
-
-/** True once Traefik routes: its ready path answers 502 (nothing on port 1), not 404. */
-async function traefikRoutes(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}${TRAEFIK_READY_PATH}`, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.status === 502;
-  } catch {
-    return false;
-  }
-}
-
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
@@ -275,7 +200,7 @@ function acceptsConnections(port: number): Promise<boolean> {
   });
 }
 
-/** Starts nginx, HAProxy, Caddy or Traefik in the foreground, in its own process group, killed by the cleanups. */
+/** Starts nginx, HAProxy or Caddy in the foreground, in its own process group, killed by the cleanups. */
 export async function startFront(binary: string, front: Front, upstreams: number[], cleanups: Cleanups): Promise<number> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), `faultline-acceptance-${front.kind}-`));
@@ -289,11 +214,6 @@ export async function startFront(binary: string, front: Front, upstreams: number
   } else if (front.kind === 'haproxy') {
     await writeFile(join(dir, 'haproxy.cfg'), haproxyConf(port, upstreams, front.config));
     args = ['-db', '-f', join(dir, 'haproxy.cfg')];
-  } else if (front.kind === 'traefik') {
-    const configs = traefikConfigs(join(dir, 'dynamic.yml'), port, upstreams, front.config);
-    await writeFile(join(dir, 'dynamic.yml'), JSON.stringify(configs.dynamic, null, 2));
-    await writeFile(join(dir, 'traefik.yml'), JSON.stringify(configs.static, null, 2));
-    args = [`--configFile=${join(dir, 'traefik.yml')}`];
   } else {
     await writeFile(join(dir, 'Caddyfile'), caddyfile(dir, port, upstreams, front.config));
     args = ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'];
@@ -314,8 +234,7 @@ export async function startFront(binary: string, front: Front, upstreams: number
   // them), and a refused request would mark them failed in nginx for the whole run.
   await waitFor(`${front.kind} on port ${port}`, async () => {
     if (exited !== undefined) throw new Error(`${front.kind} exited with code ${exited}; config in ${dir}`);
-    // Traefik listens before its file provider's routes are loaded; a request then would get 404.
-    return (await acceptsConnections(port)) && (front.kind !== 'traefik' || (await traefikRoutes(port)));
+    return acceptsConnections(port);
   }, 10_000);
   return port;
 }
