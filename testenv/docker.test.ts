@@ -66,7 +66,9 @@ it('lets two containers on a test network talk, and stops them when one is disco
   // busybox 1.35's static wget crashes with -T; `timeout` bounds the call instead.
   const fetchPage = ['timeout', '5', 'wget', '-q', '-O', '-', `http://${serverName}:8080/index.html`];
   let reached = { code: -1, output: '' };
-  for (let attempt = 0; attempt < 20 && reached.code !== 0; attempt++) {
+  // Bounded in count and in time: each attempt is a container run, which a busy engine makes slow.
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 0; attempt < 20 && reached.code !== 0 && Date.now() < deadline; attempt++) {
     reached = await runToCompletion(client, busyboxImage, fetchPage, networkName);
   }
   expect(reached.output.trim()).toBe('reachable');
@@ -74,4 +76,4 @@ it('lets two containers on a test network talk, and stops them when one is disco
   await network.disconnect({ Container: serverName, Force: true });
   const cutOff = await runToCompletion(client, busyboxImage, fetchPage, networkName);
   expect(cutOff.code).not.toBe(0);
-});
+}, 150_000);
