@@ -15,7 +15,7 @@ import { FAULTLINE_IMAGE_LAYOUT, importFaultlineImageToDocker, type FaultlineIma
 import { REPO_ROOT } from './support/cli.js';
 import { applyServerSide, expandKubeletReferences, faultlineImage, objectOf, printManifest } from './support/incluster.js';
 import { createDeployment, createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
-import { requireDocker, requireKubernetes, type DockerSettings, type KubernetesSettings } from './support/testenv.js';
+import { isCI, requireDocker, requireKubernetes, type DockerSettings, type KubernetesSettings } from './support/testenv.js';
 import { runCommand } from '../testenv/processes.js';
 
 describe('the Dockerfile', () => {
@@ -51,7 +51,7 @@ beforeAll(async () => {
     docker = await requireDocker();
     cluster = await requireKubernetes();
   } catch (error) {
-    if (process.env.CI === 'true' || process.env.CI === '1') throw error;
+    if (isCI()) throw error;
     return;
   }
   image = await faultlineImage();

@@ -22,7 +22,7 @@ import { eventually } from './support/cli.js';
 import { applyServerSide, faultlineImage, objectOf, printManifest } from './support/incluster.js';
 import { createDeployment, createNamespace, deleteNamespace, httpdContainer, kubeClients, realNodeSpec, waitForReadyPods } from './support/kubernetes.js';
 import { importFaultlineImageIntoNode } from './support/real-node.js';
-import { requireRealNode, TEST_LABELS, type RealNodeSettings } from './support/testenv.js';
+import { isCI, requireRealNode, TEST_LABELS, type RealNodeSettings } from './support/testenv.js';
 
 let node: RealNodeSettings | undefined;
 let skipReason = '';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   try {
     node = await requireRealNode();
   } catch (error) {
-    if (process.env.CI === 'true' || process.env.CI === '1') throw error;
+    if (isCI()) throw error;
     skipReason = (error as Error).message;
     return;
   }

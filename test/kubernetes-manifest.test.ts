@@ -17,7 +17,7 @@ import { REPO_ROOT } from './support/cli.js';
 import { captureIo as captureIoIn } from './support/io.js';
 import { applyServerSide, printManifest } from './support/incluster.js';
 import { createDeployment, createNamespace, deleteNamespace, kubeClients, waitForReadyPods } from './support/kubernetes.js';
-import { requireKubernetes, type KubernetesSettings } from './support/testenv.js';
+import { isCI, requireKubernetes, type KubernetesSettings } from './support/testenv.js';
 
 let settings: KubernetesSettings | undefined;
 let granted: string | undefined;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   try {
     settings = await requireKubernetes();
   } catch (error) {
-    if (process.env.CI === 'true' || process.env.CI === '1') throw error;
+    if (isCI()) throw error;
     return;
   }
   granted = await createNamespace(settings, 'faultline-manifest');

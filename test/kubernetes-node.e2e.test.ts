@@ -29,7 +29,7 @@ import {
   testTarget,
   waitForReadyPods,
 } from './support/kubernetes.js';
-import { requireRealNode, type RealNodeSettings } from './support/testenv.js';
+import { isCI, requireRealNode, type RealNodeSettings } from './support/testenv.js';
 
 let node: RealNodeSettings | undefined;
 let namespace: string | undefined;
@@ -40,7 +40,7 @@ beforeAll(async () => {
   try {
     node = await requireRealNode();
   } catch (error) {
-    if (process.env.CI === 'true' || process.env.CI === '1') throw error;
+    if (isCI()) throw error;
     return; // each test skips with the reason
   }
   namespace = await createNamespace(node, 'faultline-real-node');
