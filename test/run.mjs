@@ -43,7 +43,11 @@ if (status !== 0) {
 const dir = mkdtempSync(join(tmpdir(), 'faultline-test-'));
 const results = join(dir, 'results.json');
 status = step('vitest (the test servers come up first: see README, "The test environment")', npx, ['vitest', ...vitestArgs(results, process.argv.slice(2))]);
-const counts = [totals(results) ?? { passed: 0, failed: 1, skipped: 0 }];
+/** A run that failed (a crashed worker, an unhandled error, a timed-out hook) shows at least 1 failed. */
+function failedIfStatus(count, runStatus) {
+  return runStatus !== 0 && count.failed === 0 ? { ...count, failed: 1 } : count;
+}
+const counts = [failedIfStatus(totals(results) ?? { passed: 0, failed: 1, skipped: 0 }, status)];
 if (process.argv.length === 2) {
   // The unit project needs no server; on Node 24 it proves the code, not only the packed CLI, runs there.
   const where = spawnSync(npx, ['tsx', 'testenv/cli.ts', 'node24'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -55,7 +59,7 @@ if (process.argv.length === 2) {
         FAULTLINE_TESTENV: 'none',
       })
     : 1;
-  counts.push(totals(results24) ?? { passed: 0, failed: 1, skipped: 0 });
+  counts.push(failedIfStatus(totals(results24) ?? { passed: 0, failed: 1, skipped: 0 }, status24));
   if (status === 0) status = status24;
 }
 const sum = (key) => counts.reduce((total, count) => total + count[key], 0);

@@ -69,8 +69,30 @@ export function runningDaemonPid(name: string, env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
   // A pid can be reused by an unrelated process after a reboot; only trust it if it runs our program.
   const commandLine = commandLineOf(pid);
-  if (program && commandLine !== undefined && !commandLine.includes(program)) return undefined;
+  if (program && commandLine !== undefined && !runsProgram(commandLine, processState(pid), program)) return undefined;
   return pid;
+}
+
+/** The state letter from /proc/<pid>/stat (R, S, D, Z, ...), if the process is still there. */
+function processState(pid: number): string | undefined {
+  try {
+    // The command name in parentheses may hold spaces and parentheses: the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a process with this command line and state runs `program`. An empty command line is a
+ * process between fork and exec (a wrapper such as nsenter exec'ing the daemon) or a kernel thread;
+ * only the first is still alive and ours, and only a zombie (Z) is dead for good: so an empty line
+ * counts as running unless the process is a zombie or gone.
+ */
+export function runsProgram(commandLine: string, state: string | undefined, program: string): boolean {
+  if (commandLine === '') return state !== undefined && state !== 'Z' && state !== 'X';
+  return commandLine.includes(program);
 }
 
 export interface DaemonSpec {
