@@ -6,7 +6,8 @@
 //
 // Started as `node dist/safety/guardian.js '<json>'`. Only node built-ins and the ledger are loaded at
 // start, so it watches within milliseconds; the drivers load in the background while the run is alive.
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
+import { makeDirectorySync } from '../core/make-dir.js';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ledger, needsUndo, type LedgerEntry } from './ledger.js';
@@ -46,7 +47,7 @@ export async function guard(args: GuardianArgs, input: NodeJS.ReadableStream | u
   const ledger = new Ledger(args.ledgerDir);
   const logFile = join(args.ledgerDir, `guardian-${args.runId}.log`);
   let acted = false;
-  mkdirSync(args.ledgerDir, { recursive: true });
+  makeDirectorySync(args.ledgerDir);
   const log = (message: string) => {
     try {
       appendFileSync(logFile, `${new Date().toISOString()} ${message}\n`);

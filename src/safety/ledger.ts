@@ -1,7 +1,8 @@
 // The fault ledger: an append-only, fsynced JSON-lines file under .faultline/ that records every fault
 // *before* it is applied, with its undo as data. Whatever happens to the process that applied a fault,
 // a later process can read this file and undo what is still applied (`faultline recover`).
-import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { open, readFile, stat, truncate } from 'node:fs/promises';
+import { makeDirectory } from '../core/make-dir.js';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError, errorMessage } from '../core/errors.js';
@@ -129,6 +130,7 @@ export class Ledger {
   readonly lockFile: string;
   private handle: FileHandle | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private dirMade = false;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -154,7 +156,8 @@ export class Ledger {
   /** Serialises this process's ledger work, and takes the folder's lock for it (see ledger-lock.ts). */
   private locked<T>(work: () => Promise<T>): Promise<T> {
     const result = this.queue.then(async () => {
-      await mkdir(this.dir, { recursive: true });
+      if (!this.dirMade) await makeDirectory(this.dir);
+      this.dirMade = true;
       return withLock(this.lockFile, work);
     });
     this.queue = result.catch(() => undefined);
@@ -200,6 +203,8 @@ export class Ledger {
    * lock, so no record another process appends can fall between the check and the truncation.
    */
   async compact(): Promise<void> {
+    // No ledger file, nothing to drop: and a folder that was never made is not made now.
+    if (!(await stat(this.file).catch(() => undefined))) return this.close();
     await this.locked(async () => {
       const entries = await this.entries();
       if (entries.length === 0 || entries.some(needsUndo)) return;

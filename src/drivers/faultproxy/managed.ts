@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../../core/make-dir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -72,7 +73,7 @@ async function logTail(stateDir: string): Promise<string> {
 /** Starts the proxy's process and waits until every proxy listens (it writes state.json then). */
 export async function startProxyServer(options: { stateDir: string; token: string; config: ServerConfig; signal: AbortSignal }): Promise<ServerState> {
   const { stateDir, token, config } = options;
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(stateDir, 0o700);
   await rm(join(stateDir, 'state.json'), { force: true });
   await writeFile(join(stateDir, 'config.json'), JSON.stringify(config, null, 2));
   const out = openSync(join(stateDir, 'proxy.log'), 'a');
