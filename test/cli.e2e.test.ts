@@ -1,6 +1,7 @@
 // The command line as users meet it: help, exit codes, init, drivers, schema, and bad input handled
 // without a stack trace.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +100,72 @@ describe('faultline CLI', () => {
     expect(new Set(journal.repetitions.map((r: { runId: string }) => r.runId)).size).toBe(3);
     for (const bad of [['--repeat', '0'], ['--repeat', 'x'], ['--repeat', '2', '--keep-faults']]) {
       expect((await runCli(['run', 'e.yaml', ...bad, '--ledger-dir', 'ledger'], { cwd: dir })).code).toBe(2);
+    }
+  });
+});
+
+describe('where a command writes', () => {
+  const experiment = 'version: 1\ntitle: leaves a mark\nmethod:\n  - probe: command\n    with: { run: "touch ran" }\n    expect: { exitCode: 0 }\n';
+  const noStack = /\n\s+at .+:\d+:\d+/;
+
+  it('refuses, before anything runs, outputs that cannot be written: exit 2, a hint, no stack trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-outputs-'));
+    await writeFile(join(dir, 'e.yaml'), experiment);
+    await writeFile(join(dir, 'a-file'), 'x');
+    const cases: [string[], RegExp][] = [
+      [['--journal', '/proc/faultline/j.json'], /--journal: cannot write/],
+      [['--ledger-dir', '/proc/faultline-ledger'], /--ledger-dir: cannot write/],
+      [['--ledger-dir', join(dir, 'a-file')], /it is not a folder/],
+      [['--junit', '/dev/null'], /not a regular file/],
+      [['--markdown', join(dir, 'a-file', 'below.md')], /--markdown: cannot write/],
+      [['--html', '/sys/faultline.html'], /--html: cannot write/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli(['run', 'e.yaml', '--ledger-dir', 'ledger', ...flags], { cwd: dir });
+      expect({ flags, code: result.code }).toEqual({ flags, code: 2 });
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(/hint:/);
+      expect(result.stderr).not.toMatch(noStack);
+      expect(await readdir(dir)).not.toContain('ran');
+    }
+    expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
+  });
+
+  it('recover with a ledger folder that cannot exist has nothing to recover, and says a file is not a folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-recover-'));
+    const none = await runCli(['recover', '--ledger-dir', '/proc/faultline-ledger']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/nothing to recover/);
+    await writeFile(join(dir, 'ledger.jsonl'), '');
+    const file = await runCli(['recover', '--ledger-dir', join(dir, 'ledger.jsonl')]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/not a folder/);
+  });
+
+  it('report refuses to read a device or a pipe, or to write over one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-report-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const path of ['/dev/zero', fifo]) {
+      const result = await runCli(['report', path]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/not a regular file/);
+    }
+    await writeFile(join(dir, 'e.yaml'), experiment);
+    expect((await runCli(['run', 'e.yaml', '--journal', 'j.json', '--ledger-dir', 'ledger'], { cwd: dir })).code).toBe(0);
+    const over = await runCli(['report', 'j.json', '--output', '/dev/null'], { cwd: dir });
+    expect(over.code).toBe(2);
+    expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
+  });
+
+  it('init writes into a new folder, and refuses a folder or a path it cannot create', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-init-'));
+    expect((await runCli(['init', 'experiments/new/e.yaml'], { cwd: dir })).code).toBe(0);
+    expect((await stat(join(dir, 'experiments', 'new', 'e.yaml'))).isFile()).toBe(true);
+    for (const path of [dir, '/proc/faultline.yaml']) {
+      const result = await runCli(['init', path]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/hint:/);
     }
   });
 });

@@ -1,7 +1,8 @@
 // `faultline init`: writes a commented starter experiment that validates as written.
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { FaultlineError } from '../core/errors.js';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { FaultlineError, errorMessage } from '../core/errors.js';
+import { makeDirectory } from '../core/make-dir.js';
 import { writeLine, type CliIo } from './io.js';
 
 export const STARTER_EXPERIMENT = `# yaml-language-server: $schema=https://unpkg.com/faultline/schema/experiment.schema.json
@@ -55,13 +56,21 @@ abort:
 
 export async function initCommand(path: string | undefined, flags: { force?: boolean }, io: CliIo): Promise<number> {
   const target = resolve(io.cwd, path ?? 'experiment.yaml');
+  const existing = await stat(target).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    throw new FaultlineError('E_INPUT', `${target} is ${existing.isDirectory() ? 'a folder' : 'not a regular file'}`, { hint: 'Give the path of the experiment file to write, such as experiments/checkout.yaml.' });
+  }
   try {
+    await makeDirectory(dirname(target));
     await writeFile(target, STARTER_EXPERIMENT, { flag: flags.force ? 'w' : 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
       throw new FaultlineError('E_INPUT', `${target} already exists`, { hint: 'Choose another path, or pass --force to overwrite it.' });
     }
-    throw new FaultlineError('E_FILE', `cannot write ${target}: ${(error as Error).message}`);
+    throw new FaultlineError('E_FILE', `cannot write ${target}: ${errorMessage(error)}`, {
+      hint: code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'The folder is not writable: choose a path in one you can write to.' : 'Choose a path in a folder you can write to, on a real disk.',
+    });
   }
   writeLine(io.stdout, `wrote ${target}\nnext: faultline validate ${path ?? 'experiment.yaml'} && faultline plan ${path ?? 'experiment.yaml'}`);
   return 0;

@@ -6,10 +6,14 @@ import { DEFAULT_LEDGER_DIR } from '../engine/run.js';
 import { recover } from '../safety/recover.js';
 import { colorsFor } from './colors.js';
 import { writeLine, type CliIo } from './io.js';
+import { checkReadableFolder } from './outputs.js';
 
 export async function recoverCommand(flags: { ledgerDir?: string; dryRun?: boolean; json?: boolean }, io: CliIo, registry: DriverRegistry): Promise<number> {
+  const ledgerDir = resolve(io.cwd, flags.ledgerDir ?? DEFAULT_LEDGER_DIR);
+  // A folder that cannot exist holds no ledger: say so (exit 2) rather than try to lock it.
+  if (flags.ledgerDir) await checkReadableFolder('--ledger-dir', ledgerDir);
   const report = await recover({
-    ledgerDir: resolve(io.cwd, flags.ledgerDir ?? DEFAULT_LEDGER_DIR),
+    ledgerDir,
     registry,
     cwd: io.cwd,
     env: io.env,

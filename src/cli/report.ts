@@ -16,6 +16,7 @@ import { renderSummary } from '../report/terminal.js';
 import { colorsFor } from './colors.js';
 import { writeLine, type CliIo } from './io.js';
 import { REPORT_FORMATS, type ReportFormat } from './report-formats.js';
+import { checkWritable } from './outputs.js';
 
 export { REPORT_FORMATS, type ReportFormat };
 
@@ -28,7 +29,7 @@ async function writeReportFile(flag: string, path: string, text: string): Promis
   try {
     await writeFileAtomically(path, text);
   } catch (error) {
-    throw new FaultlineError('E_FILE', `${flag}: cannot write ${path}: ${errorMessage(error)}`, { hint: 'check that the folder can be created and written to' });
+    throw new FaultlineError('E_FILE', `${flag}: cannot write ${path}: ${errorMessage(error)}`, { hint: 'Check that the folder can be created and written to, and that the path is a regular file.' });
   }
 }
 
@@ -41,6 +42,7 @@ export async function reportCommand(paths: string[], flags: ReportFlags, io: Cli
   if (format === 'html' && output === undefined && io.stdout.isTTY) {
     throw new FaultlineError('E_INPUT', '--format html writes a whole page: give it a file with --output', { hint: 'faultline report journals/ --format html --output report.html' });
   }
+  if (output !== undefined) await checkWritable('--output', output, 'file');
   let text: string;
   switch (format) {
     case 'junit':

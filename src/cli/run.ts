@@ -6,7 +6,6 @@ import { parseDuration } from '../core/duration.js';
 import { FaultlineError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journal.js';
-import { runExperiment } from '../engine/run.js';
 import { loadExperiment, type LoadedExperiment } from '../experiment/load.js';
 import { rollbackStrategies, type RollbackStrategy } from '../experiment/schema.js';
 import { STATUS_LABEL } from '../report/labels.js';
@@ -20,6 +19,8 @@ import { printWarnings } from './warnings.js';
 import { writeRunReports, type RunHtml } from './report.js';
 import { handleInterrupts } from './signals.js';
 import { collectVars, driverOptionsFrom, expandExperimentPaths, parseSeedFlag } from './inputs.js';
+import { checkWritable } from './outputs.js';
+import { ledgerDirFor, runExperiment } from '../engine/run.js';
 
 export interface RunFlags {
   var?: string[];
@@ -85,6 +86,24 @@ function htmlPathFor(file: string, journalPath: string, flags: RunFlags, many: b
   return join(target, `${basename(file, extname(file))}.html`);
 }
 
+/**
+ * Every path a run will write, checked before anything runs (exit 2 with a hint): the ledger folder,
+ * each journal (or its folder when its name comes from the run id), each HTML page, JUnit, Markdown.
+ */
+async function checkRunOutputs(loadedFiles: readonly LoadedExperiment[], flags: RunFlags, cwd: string): Promise<void> {
+  const many = loadedFiles.length > 1;
+  for (const { file, experiment } of loadedFiles) {
+    if (flags.ledgerDir) await checkWritable('--ledger-dir', resolve(cwd, flags.ledgerDir), 'folder');
+    else await checkWritable(experiment.settings?.ledgerDir ? `${file}: settings.ledgerDir` : 'the ledger folder', ledgerDirFor(cwd, experiment.settings?.ledgerDir), 'folder');
+    const journalPath = journalPathFor(file, 'run-id', flags, many, cwd);
+    if (flags.journal) await checkWritable('--journal', journalPath, 'file');
+    else await checkWritable('journal', dirname(journalPath), 'folder');
+    if (typeof flags.html === 'string') await checkWritable('--html', htmlPathFor(file, journalPath, flags, many, cwd), 'file');
+  }
+  if (flags.junit) await checkWritable('--junit', resolve(cwd, flags.junit), 'file');
+  if (flags.markdown) await checkWritable('--markdown', resolve(cwd, flags.markdown), 'file');
+}
+
 export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, registry: DriverRegistry): Promise<number> {
   const { timeoutMs, rollbackStrategy, seed } = parseFlags(flags);
   const repeat = parseRepeatFlag(flags.repeat);
@@ -121,6 +140,8 @@ export async function runCommand(paths: string[], flags: RunFlags, io: CliIo, re
     }
     return worstExitCode(codes);
   }
+
+  await checkRunOutputs(loadedFiles, flags, io.cwd);
 
   const interrupts = handleInterrupts(
     (signal) => writeLine(io.stderr, colors.yellow(`\n${signal}: stopping and undoing faults… (press Ctrl-C again to exit at once; then run \`faultline recover\`)`)),

@@ -1,6 +1,7 @@
 // The journal: everything a run did, as versioned JSON. It is the single source of truth: the exit
 // code, the terminal summary and every report are computed from it and nothing else.
 import { writeFileAtomically } from '../core/atomic-file.js';
+import { FaultlineError, errorMessage } from '../core/errors.js';
 import type { FaultEffect, ReachEvidence, UndoSpec } from '../drivers/types.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { LedgerEntry } from '../safety/ledger.js';
@@ -194,5 +195,12 @@ export function describeMisses(record: ActivityRecord): string {
 }
 
 export async function writeJournal(path: string, journal: Journal): Promise<void> {
-  await writeFileAtomically(path, `${JSON.stringify(journal, null, 2)}\n`);
+  try {
+    await writeFileAtomically(path, `${JSON.stringify(journal, null, 2)}\n`);
+  } catch (error) {
+    throw new FaultlineError('E_FILE', `cannot write the journal ${path}: ${errorMessage(error)}`, {
+      cause: error,
+      hint: 'Check that its folder can be created and written to, and that the disk has room (--journal chooses another path).',
+    });
+  }
 }

@@ -72,11 +72,19 @@ export async function expandJournalPaths(paths: readonly string[], cwd: string):
 }
 
 /** Reads and checks a journal file. */
+/** A journal larger than this is not one faultline wrote (a 10-minute run's is well under 1 MiB). */
+const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
+
 export async function readJournal(path: string): Promise<Journal> {
   let text: string;
   try {
+    // A device or a FIFO would be read for ever (/dev/zero) or block (a pipe nobody writes to).
+    const info = await stat(path);
+    if (!info.isFile() && !info.isDirectory()) throw new FaultlineError('E_FILE', `cannot read the journal ${path}: it is not a regular file (a device, pipe or socket)`, { hint: JOURNAL_HINT });
+    if (info.size > MAX_JOURNAL_BYTES) throw new FaultlineError('E_FILE', `cannot read the journal ${path}: it is ${(info.size / 1024 / 1024).toFixed(0)} MiB, more than any journal faultline writes`, { hint: JOURNAL_HINT });
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof FaultlineError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : errorMessage(error);
     throw new FaultlineError('E_FILE', `cannot read the journal ${path}: ${why}`, { hint: JOURNAL_HINT });
