@@ -15,6 +15,7 @@ const run = (args: Record<string, unknown>, ctx = testContext()) => probe.run(pr
 
 let server: Server;
 let base: string;
+let connections = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -45,6 +46,7 @@ beforeAll(async () => {
       res.end();
     }
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -128,5 +130,13 @@ describe('http.request', () => {
     const result = probe.args.safeParse({ url: 'ftp://example', timeout: 'soon' });
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['timeout', 'url']);
+  });
+});
+
+describe('each http probe on a connection of its own', () => {
+  it('opens a new connection for every probe, never reusing a kept-alive one', async () => {
+    const before = connections;
+    for (let i = 0; i < 3; i++) expect((await run({ url: `${base}/health` })).status).toBe(200);
+    expect(connections - before).toBe(3);
   });
 });

@@ -1,5 +1,6 @@
 // The `http` probe: one request, measured. An unreachable or slow service is an observation, not a
 // failure of the tool, so connection errors and timeouts come back as output for the tolerances to judge.
+import { Agent, fetch, Headers } from 'undici';
 import { z } from 'zod';
 import { durationSchema, formatDuration } from '../../core/duration.js';
 import { defineDriver } from '../contract.js';
@@ -55,6 +56,10 @@ export async function sendRequest(args: RequestArgs, ctx: DriverContext): Promis
   const stop = (): void => controller.abort();
   ctx.signal.addEventListener('abort', stop, { once: true });
 
+  // A new connection for every probe, as kubelet's HTTP probes and curl make: a kept-alive one would
+  // go on answering from the backend it first reached (an established flow that a partition or a
+  // Service's new endpoints never touch), so a probe could pass on a path the traffic no longer takes.
+  const dispatcher = new Agent({ pipelining: 0 });
   const started = performance.now();
   try {
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -64,6 +69,7 @@ export async function sendRequest(args: RequestArgs, ctx: DriverContext): Promis
       body,
       redirect: args.followRedirects ? 'follow' : 'manual',
       signal: controller.signal,
+      dispatcher,
     });
     const text = await readCappedText(response);
     const latency = Math.round(performance.now() - started);
@@ -82,6 +88,7 @@ export async function sendRequest(args: RequestArgs, ctx: DriverContext): Promis
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', stop);
+    void dispatcher.destroy().catch(() => undefined);
   }
 }
 
