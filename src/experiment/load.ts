@@ -220,10 +220,12 @@ export async function findExperimentFiles(dir: string): Promise<string[]> {
 function fileError(path: string, error: unknown): FaultlineError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new FaultlineError('E_FILE', `${path} does not exist`, { cause: error, hint: 'check the path; it is relative to the current folder' });
-  if (code === 'ENOTDIR') return new FaultlineError('E_FILE', `${path} is not a folder`, { cause: error });
-  if (code === 'EACCES' || code === 'EPERM') return new FaultlineError('E_FILE', `${path} cannot be read: permission denied`, { cause: error });
-  if (code === 'EISDIR') return new FaultlineError('E_FILE', `${path} is a folder, not a file`, { cause: error });
-  return new FaultlineError('E_FILE', `${path} cannot be read (${code ?? 'unknown error'})`, { cause: error });
+  if (code === 'ENOTDIR') return new FaultlineError('E_FILE', `${path} is not a folder`, { cause: error, hint: 'a part of the path before the last one is a file: check the path' });
+  if (code === 'EACCES' || code === 'EPERM') return new FaultlineError('E_FILE', `${path} cannot be read: permission denied`, { cause: error, hint: 'check the permissions of the file and of the folders above it' });
+  if (code === 'EISDIR') return new FaultlineError('E_FILE', `${path} is a folder, not a file`, { cause: error, hint: 'faultline run <folder> runs every experiment in a folder; validate and plan take files' });
+  if (code === 'ELOOP') return new FaultlineError('E_FILE', `${path} cannot be read: its symbolic links form a loop`, { cause: error, hint: 'point the link at the experiment file itself (ls -l shows where it leads)' });
+  if (code === 'ENAMETOOLONG') return new FaultlineError('E_FILE', `${path.slice(0, 80)}… cannot be read: the path is too long`, { cause: error, hint: 'check the path' });
+  return new FaultlineError('E_FILE', `${path} cannot be read (${code ?? 'unknown error'})`, { cause: error, hint: 'check that the path names a readable experiment file' });
 }
 
 /** Reads a file as text, refusing folders, devices, oversized files and binary data before parsing. */
@@ -410,7 +412,10 @@ function lineText(text: string, lineCounter: LineCounter, offset: number): strin
   return text.slice(start, end === -1 ? undefined : end);
 }
 
+const UNCLOSED_BRACKET_HINT = 'a { or [ opened above is not closed: end it with } or ] (or write the items as indented lines without brackets)';
+
 function explainYamlError(code: string, message: string, line: string): { message: string; hint?: string } {
+  if (/end with a [}\]]|Block collections are not allowed within flow collections/.test(message)) return { message, hint: UNCLOSED_BRACKET_HINT };
   // `{ url: ${vars.url} }`: in a flow mapping the braces of an unquoted ${…} read as YAML syntax.
   if (/[{[]/.test(line) && /[:,[{]\s*\$\{/.test(line)) {
     return { message, hint: 'inside { } or [ ], quote a value that holds ${…}: url: "${vars.url}"' };
@@ -420,11 +425,18 @@ function explainYamlError(code: string, message: string, line: string): { messag
       return { message: 'a second document starts here; a file holds one experiment', hint: 'split it into one file per experiment; faultline run <folder> runs them in order' };
     case 'TAB_AS_INDENT':
       return { message: 'tabs are not allowed as indentation in YAML', hint: 'indent with spaces' };
+    case 'MULTILINE_IMPLICIT_KEY':
+      // `title x`: a key whose ':' is missing reads as the start of a key that runs on to the next line.
+      if (/^\s*[\w.-]+[ \t]+[^:#]*$/.test(line) && !line.includes(': ')) {
+        return { message: `"${line.trim()}" has no ": " after its key`, hint: `write it as key: value, for example ${line.trim().replace(/\s+/, ': ')}` };
+      }
+      return { message, hint: 'check the indentation here and on the line above; a value on the same line as its key cannot start a nested mapping' };
     case 'BAD_INDENT':
     case 'BLOCK_AS_IMPLICIT_KEY':
-    case 'MULTILINE_IMPLICIT_KEY':
+      if (/end with a [}\]]/.test(message)) return { message, hint: UNCLOSED_BRACKET_HINT };
       return { message, hint: 'check the indentation here and on the line above; a value on the same line as its key cannot start a nested mapping' };
     case 'MISSING_CHAR':
+      if (/[}\]]/.test(message) && !/quote/i.test(message)) return { message, hint: UNCLOSED_BRACKET_HINT };
       return { message, hint: 'a quoted text must end with the same quote on the same or a later line' };
     case 'TAG_RESOLVE_FAILED':
       return { message, hint: 'faultline reads plain YAML; remove the tag' };
