@@ -9,6 +9,7 @@ import { FAULTLINE_VERSION } from '../version.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { REPORT_FORMATS } from './report-formats.js';
 import { builtinDriverOptions } from '../drivers/options.js';
+import { quietLibraryDeprecations } from './deprecations.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -194,6 +195,7 @@ it with faultline report.`,
 }
 
 export async function main(argv: string[], io: CliIo = processIo(), registry?: DriverRegistry): Promise<number> {
+  quietLibraryDeprecations();
   let exitCode: number = ExitCode.passed;
   const loadRegistry: RegistrySource = async () => registry ?? (await import('../drivers/builtin.js')).createLazyRegistry();
   const program = buildProgram(io, loadRegistry, (code) => {
