@@ -23,6 +23,12 @@ describe('faultline CLI', () => {
     const typo = await runCli(['rnu']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/did you mean run/i);
+    // A bound Node's timers cannot wait (beyond 596h) would fire at once: refused, as is no time at all.
+    for (const timeout of ['0s', '99999999h', '-5s']) {
+      const result = await runCli(['run', 'any.yaml', '--timeout', timeout]);
+      expect({ timeout, code: result.code }).toEqual({ timeout, code: 2 });
+      expect(result.stderr).toMatch(/--timeout/);
+    }
   });
 
   it('writes a starter experiment that validates, and refuses to overwrite it', async () => {

@@ -2,7 +2,7 @@
 // combined exit code (the worst outcome wins).
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { DriverRegistry } from '../drivers/registry.js';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 import { FaultlineError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { EXIT_CODE_BY_STATUS, writeJournal, type Journal } from '../engine/journal.js';
@@ -59,7 +59,11 @@ function parseFlags(flags: RunFlags): { timeoutMs?: number; rollbackStrategy?: R
   if (seed !== undefined) parsed.seed = seed;
   if (flags.timeout !== undefined) {
     const ms = parseDuration(flags.timeout);
-    if (ms === undefined) throw new FaultlineError('E_INPUT', `--timeout: expected a duration like 90s or 5m, got "${flags.timeout}"`);
+    if (ms === undefined) throw new FaultlineError('E_INPUT', `--timeout: expected a duration like 90s or 5m, got "${flags.timeout}"`, { hint: 'a number and a unit: ms, s, m or h (90s, 5m, 1h30m)' });
+    // Node's timers wait at most 2^31 - 1 ms: a longer bound would fire at once and end every run as timed out.
+    if (ms <= 0 || ms > MAX_DURATION_MS) {
+      throw new FaultlineError('E_INPUT', `--timeout: ${flags.timeout} is ${ms <= 0 ? 'no time at all' : `more than ${formatDuration(MAX_DURATION_MS)}`}`, { hint: `give the whole run a bound from 1ms to ${formatDuration(MAX_DURATION_MS)}, such as 10m` });
+    }
     parsed.timeoutMs = ms;
   }
   if (flags.rollbackStrategy !== undefined) {

@@ -189,7 +189,7 @@ export function parseVarAssignments(assignments: string[]): Record<string, unkno
 
 /** Reads a --var-file: a YAML or JSON mapping of vars. An empty file holds no vars. */
 export async function readVarFile(path: string): Promise<Record<string, unknown>> {
-  const text = await readSourceText(path);
+  const text = await readSourceText(path, 'var');
   const parsed = parseSource(path, text);
   if (parsed.value === undefined) return {};
   if (!isPlainObject(parsed.value)) {
@@ -229,7 +229,7 @@ function fileError(path: string, error: unknown): FaultlineError {
 }
 
 /** Reads a file as text, refusing folders, devices, oversized files and binary data before parsing. */
-async function readSourceText(path: string): Promise<string> {
+async function readSourceText(path: string, what: 'experiment' | 'var' = 'experiment'): Promise<string> {
   let info;
   try {
     info = await stat(path);
@@ -237,12 +237,12 @@ async function readSourceText(path: string): Promise<string> {
     throw fileError(path, error);
   }
   if (info.isDirectory()) {
-    throw new FaultlineError('E_FILE', `${path} is a folder, not an experiment file`, {
-      hint: 'name a .yaml, .yml or .json file; faultline run <folder> runs every experiment in a folder',
+    throw new FaultlineError('E_FILE', `${path} is a folder, not ${what === 'var' ? 'a var file' : 'an experiment file'}`, {
+      hint: what === 'var' ? '--var-file takes a YAML or JSON file of name: value pairs' : 'name a .yaml, .yml or .json file; faultline run <folder> runs every experiment in a folder',
     });
   }
   // Reading a FIFO or a device could block forever or never end.
-  if (!info.isFile()) throw new FaultlineError('E_FILE', `${path} is not a regular file`);
+  if (!info.isFile()) throw new FaultlineError('E_FILE', `${path} is not a regular file (a device, pipe or socket)`, { hint: 'name a .yaml, .yml or .json file; to read from a pipe, save it to a file first' });
   const tooLarge = (size: number) =>
     new FaultlineError('E_FILE', `${path} is ${(size / 1024 / 1024).toFixed(1)} MiB; experiment files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`, {
       hint: 'keep large data out of the experiment file: let a command or probe read it',
