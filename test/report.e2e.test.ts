@@ -166,14 +166,32 @@ describe('faultline run --junit --markdown', () => {
     expect((await runCli(['report', 'journal.json', '--format', 'markdown'], { cwd: dir })).stdout).toBe(await readFile(join(dir, 'summary.md'), 'utf8'));
   });
 
-  it('fails with exit 2 when a report cannot be written, after the run', async () => {
+  it('fails with exit 2, before anything runs, when a report cannot be written', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'faultline-run-report-bad-'));
     await writeFile(join(dir, 'exp.yaml'), experiment('blocked', 'true', 'true'));
     await writeFile(join(dir, 'file'), 'not a folder');
     const result = await runCli(['run', 'exp.yaml', '--ledger-dir', 'ledger', '--junit', 'file/junit.xml', '--journal', 'journal.json'], { cwd: dir });
     expect(result.code).toBe(2);
-    expect(result.stdout).toContain('Result: PASSED');
+    expect(result.stdout).not.toContain('Result:');
     expect(result.stderr).toMatch(/✖ --junit: cannot write .*file\/junit\.xml: /);
+    expect(result.stderr).toMatch(/hint: /);
     expect(result.stderr).not.toMatch(STACK_TRACE);
+    await expect(readFile(join(dir, 'journal.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses, with exit 2 and the file named, a journal edited into values faultline never writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'faultline-report-edited-'));
+    const journal = JSON.parse(await readFile(fixturePath('deviated-timeouts'), 'utf8'));
+    journal.faults[0].targets = 5;
+    await writeFile(join(dir, 'edited.json'), JSON.stringify(journal));
+    await writeFile(join(dir, 'intact.json'), await readFile(fixturePath('deviated-timeouts'), 'utf8'));
+    // (A history page of several journals shows no targets: html is asked of the edited one alone.)
+    for (const [format, files] of [['text', ['intact.json', 'edited.json']], ['markdown', ['intact.json', 'edited.json']], ['html', ['edited.json']]] as const) {
+      const result = await runCli(['report', ...files.map((file) => join(dir, file)), '--format', format, '--output', join(dir, `out.${format}`)]);
+      expect({ format, code: result.code }).toEqual({ format, code: 2 });
+      expect(result.stderr).toMatch(/edited\.json cannot be rendered/);
+      expect(result.stderr).not.toMatch(/intact\.json/);
+      expect(result.stderr).not.toMatch(STACK_TRACE);
+    }
   });
 });

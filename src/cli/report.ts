@@ -43,26 +43,41 @@ export async function reportCommand(paths: string[], flags: ReportFlags, io: Cli
     throw new FaultlineError('E_INPUT', '--format html writes a whole page: give it a file with --output', { hint: 'faultline report journals/ --format html --output report.html' });
   }
   if (output !== undefined) await checkWritable('--output', output, 'file');
-  let text: string;
-  switch (format) {
-    case 'junit':
-      text = renderJunit(journals);
-      break;
-    case 'markdown':
-      text = renderMarkdown(journals, { cwd: io.cwd });
-      break;
-    case 'json':
-      text = renderJson(journals);
-      break;
-    case 'html':
-      text = renderHtml(journals);
-      break;
-    case 'text': {
-      // Colour only when printing to a terminal, never into a file.
-      const colors = output === undefined ? colorsFor(io.stdout, io.env) : new Chalk({ level: 0 });
-      text = journals.map((journal, i) => renderSummary(journal, colors, files[i])).join('');
-      break;
+  const render = (some: readonly Journal[], names: readonly string[]): string => {
+    switch (format) {
+      case 'junit':
+        return renderJunit(some);
+      case 'markdown':
+        return renderMarkdown(some, { cwd: io.cwd });
+      case 'json':
+        return renderJson(some);
+      case 'html':
+        return renderHtml(some);
+      case 'text': {
+        // Colour only when printing to a terminal, never into a file.
+        const colors = output === undefined ? colorsFor(io.stdout, io.env) : new Chalk({ level: 0 });
+        return some.map((journal, i) => renderSummary(journal, colors, names[i])).join('');
+      }
     }
+  };
+  let text: string;
+  try {
+    text = render(journals, files);
+  } catch (error) {
+    // The journals passed the shape check, yet a field deep inside is not what faultline writes (an
+    // edited or damaged file): name the file, exit 2, never a stack trace.
+    if (error instanceof FaultlineError) throw error;
+    const culprit = files.find((file, i) => {
+      try {
+        render([journals[i]!], [file]);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw new FaultlineError('E_INPUT', `${culprit ?? files.join(', ')} cannot be rendered as ${format}: it holds a value faultline does not write there (${errorMessage(error)})`, {
+      hint: 'the journal was edited or damaged; render it as `faultline run` wrote it, or run the experiment again',
+    });
   }
   if (output === undefined) {
     io.stdout.write(text);

@@ -2,7 +2,7 @@
 // the same experiment in the journal folder. A generic JSON body or a Slack-compatible {text}. A
 // webhook is an observer: each call is bounded by its timeout, start and abort are sent without
 // waiting, and a failure is journaled, never raised. URLs are never journaled (they may be secrets).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetch } from 'undici';
 import { errorMessage } from '../core/errors.js';
@@ -50,7 +50,13 @@ export class Notifier {
     this.send('end', journal, {});
     if (this.options.specs.some((s) => s.on.includes('verdict-change'))) {
       const previous = await previousJournal(this.options.journalDir, journal).catch(() => undefined);
-      const changes = previous ? verdictChanges(previous, journal) : [];
+      // A previous journal that was edited into another shape tells no change; it must not fail the run.
+      let changes: VerdictChange[] = [];
+      try {
+        changes = previous ? verdictChanges(previous, journal) : [];
+      } catch {
+        changes = [];
+      }
       if (previous && changes.length > 0) this.send('verdict-change', journal, { changes, previous: { runId: previous.runId, status: previous.status } });
     }
     await Promise.all(this.sent);
@@ -160,6 +166,8 @@ export async function previousJournal(dir: string | undefined, current: Journal)
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort().slice(-MAX_JOURNALS_READ);
   let newest: Journal | undefined;
   for (const file of files) {
+    // Only regular files: a FIFO named like a journal would block the read for ever.
+    if (!(await stat(join(dir, file)).catch(() => undefined))?.isFile()) continue;
     const journal = await readFile(join(dir, file), 'utf8')
       .then((text) => JSON.parse(text) as Journal)
       .catch(() => undefined);
