@@ -241,7 +241,10 @@ method:
     await clock.drive(running);
     expect((await running).status).toBe('passed');
 
-    const order = (fault: string) => seen.filter((e) => e.fault === fault && e.at < INSTANT_MS + 1000).map((e) => e.what);
+    // The first three calls of each fault, by order, not by time: the manual clock moves on every few
+    // real ms to the next sleeper (the faults' end), so on a busy machine a read that follows real I/O
+    // may be stamped at the end; the reads at the undo come after these.
+    const order = (fault: string) => seen.filter((e) => e.fault === fault).map((e) => e.what).slice(0, 3);
     // The outage: read with the recheck, before the instant, and not again at it.
     expect(order('outage')).toEqual(['read', 'apply', 'applied']);
     const outageRead = seen.find((e) => e.fault === 'outage' && e.what === 'read')!;

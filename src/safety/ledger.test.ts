@@ -45,6 +45,23 @@ describe('parseLedger', () => {
     const text = `garbage\n${JSON.stringify(intent('a', undo))}\n`;
     expect(() => parseLedger(text, 'l')).toThrow(/l:1: unreadable ledger record/);
   });
+  it('refuses, by line, a whole record faultline never writes (edited), rather than crash on it later', () => {
+    const good = JSON.stringify(intent('a', undo));
+    const edited: [unknown, RegExp][] = [
+      [null, /not a JSON object/],
+      [{ kind: 'intent' }, /no "id"/],
+      [{ ...intent('b', undo), targets: 'y' }, /"targets" is not a list of text/],
+      [{ ...intent('b', undo), undo: { driver: 'process' } }, /"undo" is neither null nor/],
+      [{ kind: 'claimed', id: 'a', at: 'now', by: 'someone', pid: 1 }, /"by" is not recover or guardian/],
+      [{ kind: 'exploded', id: 'a', at: 'now' }, /unknown kind "exploded"/],
+    ];
+    for (const [record, message] of edited) {
+      const text = `${good}\n${JSON.stringify(record)}\n`;
+      expect(() => parseLedger(text, 'l')).toThrow(message);
+      expect(() => parseLedger(text, 'l')).toThrow(/^l:2: not a ledger record faultline writes/);
+    }
+    expect(parseLedger(`${good}\n${JSON.stringify({ kind: 'undone', id: 'a', at: 'now', by: 'recover', notes: ['gone'] })}\n`, 'l')).toHaveLength(2);
+  });
 });
 
 describe('Ledger', () => {

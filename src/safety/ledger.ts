@@ -105,21 +105,65 @@ export function foldLedger(records: LedgerRecord[]): LedgerEntry[] {
   return [...entries.values()];
 }
 
+const DAMAGED_HINT = 'The ledger was edited or corrupted. Check the faults it lists by hand before deleting it.';
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isTextList = (value: unknown): boolean => Array.isArray(value) && value.every(isText);
+
+/**
+ * Why a parsed line is not a record faultline writes, or undefined when it is one. Checked by hand,
+ * not with a schema library: the guardian reads the ledger too and must start fast.
+ */
+export function recordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'not a JSON object';
+  if (!isText(value.id) || value.id === '') return 'no "id"';
+  if (!isText(value.at)) return 'no "at" time';
+  switch (value.kind) {
+    case 'intent': {
+      for (const key of ['runId', 'experiment', 'step', 'action'] as const) if (!isText(value[key])) return `"${key}" is not text`;
+      if (!isTextList(value.targets)) return '"targets" is not a list of text';
+      const undo = value.undo;
+      if (undo !== null && !(isObject(undo) && isText(undo.driver) && isText(undo.op) && isObject(undo.args))) return '"undo" is neither null nor { driver, op, args }';
+      if (value.owner !== undefined && !(isObject(value.owner) && Number.isInteger(value.owner.pid))) return '"owner" has no whole-number pid';
+      if (value.expiresAt !== undefined && !isText(value.expiresAt)) return '"expiresAt" is not text';
+      if (value.secrets !== undefined && !isObject(value.secrets)) return '"secrets" is not a mapping';
+      return undefined;
+    }
+    case 'applied':
+      return undefined;
+    case 'apply-failed':
+    case 'undo-failed':
+      return isText(value.error) ? undefined : '"error" is not text';
+    case 'undone':
+      if (!['run', 'recover', 'guardian'].includes(value.by as string)) return '"by" is not run, recover or guardian';
+      return value.notes === undefined || isTextList(value.notes) ? undefined : '"notes" is not a list of text';
+    case 'claimed':
+      if (!['recover', 'guardian'].includes(value.by as string)) return '"by" is not recover or guardian';
+      return Number.isInteger(value.pid) ? undefined : '"pid" is not a whole number';
+    default:
+      return `unknown kind ${JSON.stringify(value.kind)}`;
+  }
+}
+
 /** Reads a ledger file; a torn last line (the writer was killed mid-write) is ignored, anything else is an error. */
 export function parseLedger(text: string, file: string): LedgerRecord[] {
   const lines = text.split('\n');
   const records: LedgerRecord[] = [];
   lines.forEach((line, index) => {
     if (line.trim() === '') return;
+    let value: unknown;
     try {
-      records.push(JSON.parse(line) as LedgerRecord);
+      value = JSON.parse(line);
     } catch (error) {
       const isLast = lines.slice(index + 1).every((rest) => rest.trim() === '');
       if (isLast) return;
-      throw new FaultlineError('E_LEDGER', `${file}:${index + 1}: unreadable ledger record: ${errorMessage(error)}`, {
-        hint: 'The ledger was edited or corrupted. Check the faults it lists by hand before deleting it.',
-      });
+      throw new FaultlineError('E_LEDGER', `${file}:${index + 1}: unreadable ledger record: ${errorMessage(error)}`, { hint: DAMAGED_HINT, exit: 'invalidInput' });
     }
+    // A whole line that parses is never torn: a record that is not in shape was written by something else.
+    const problem = recordProblem(value);
+    if (problem) throw new FaultlineError('E_LEDGER', `${file}:${index + 1}: not a ledger record faultline writes: ${problem}`, { hint: DAMAGED_HINT, exit: 'invalidInput' });
+    records.push(value as LedgerRecord);
   });
   return records;
 }
