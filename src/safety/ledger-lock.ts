@@ -53,15 +53,20 @@ export function ownerAlive(owner: ProcessOwner): boolean {
   return now === undefined || now === owner.startTime;
 }
 
-async function isStale(path: string): Promise<boolean> {
+/**
+ * What holds the lock file now: `gone` when it vanished (its owner released it: try again, and never
+ * unlink, or the next owner's fresh lock would go), `stale` when its owner died or hung, else `held`.
+ */
+async function lockState(path: string): Promise<'gone' | 'stale' | 'held'> {
   try {
     const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     const pid = Number.parseInt(text, 10);
+    const old = Date.now() - info.mtimeMs > STALE_MS;
     // An empty file is a lock being written right now, unless it is old.
-    if (text.trim() === '') return Date.now() - info.mtimeMs > STALE_MS;
-    return !processAlive(pid) || Date.now() - info.mtimeMs > STALE_MS;
+    if (text.trim() === '') return old ? 'stale' : 'held';
+    return !processAlive(pid) || old ? 'stale' : 'held';
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'held';
   }
 }
 
@@ -81,7 +86,9 @@ async function acquire(path: string): Promise<void> {
         throw new FaultlineError('E_LEDGER', `cannot lock the ledger (${path}): ${errorMessage(error)}`, { cause: error, hint: 'Check the folder\'s permissions.' });
       }
     }
-    if (await isStale(path)) {
+    const state = await lockState(path);
+    if (state === 'gone' && Date.now() <= deadline) continue;
+    if (state === 'stale') {
       await unlink(path).catch(() => undefined);
       continue;
     }
