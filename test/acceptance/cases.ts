@@ -10,6 +10,10 @@ const caddy = (config: Extract<Front, { kind: 'caddy' }>['config']): Front => ({
 // nginx without next upstream and without passive health marking: a dead server keeps getting its share.
 const NGINX_NO_FAILOVER = nginx({ readTimeout: '1s', nextUpstream: 'off', noPassiveChecks: true });
 const NGINX_FAILOVER = nginx({ readTimeout: '1s', nextUpstream: 'error timeout' });
+// Retries alone, as the HAProxy and Caddy retry cases have them: without passive marking, so one slow
+// answer in the baseline of a busy machine cannot take a out of rotation before the fault (a's reset
+// then reached no request, and the verdict said not-exercised, truthfully, in a CI run).
+const NGINX_RETRIES = nginx({ readTimeout: '1s', nextUpstream: 'error timeout', noPassiveChecks: true });
 const HAPROXY_RETRIES = haproxy({ timeoutServer: '1s', retries: 3, redispatch: true });
 const HAPROXY_NO_RETRIES = haproxy({ timeoutServer: '1s', retries: 0 });
 
@@ -40,7 +44,7 @@ export const nginxCases: AcceptanceCase[] = [
   { expected: 'fail', spec: { title: 'nginx failover by refusal: proxy_next_upstream off, a down', front: NGINX_NO_FAILOVER, upstreams: ['a', 'b'], fault: downA, verdict: FAILOVER_BOUND } },
   { expected: 'pass', spec: { title: 'nginx failover by black hole: proxy_next_upstream timeout, a black-holed', front: NGINX_FAILOVER, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
   { expected: 'fail', spec: { title: 'nginx failover by black hole: proxy_next_upstream off, a black-holed', front: NGINX_NO_FAILOVER, upstreams: ['a', 'b'], fault: blackHoleA, verdict: FAILOVER_BOUND } },
-  { expected: 'pass', spec: { title: 'nginx retries: proxy_next_upstream error, a resets every connection', front: NGINX_FAILOVER, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
+  { expected: 'pass', spec: { title: 'nginx retries: proxy_next_upstream error, a resets every connection', front: NGINX_RETRIES, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
   { expected: 'fail', spec: { title: 'nginx retries: proxy_next_upstream off, a resets every connection', front: NGINX_NO_FAILOVER, upstreams: ['a', 'b'], fault: resetA, verdict: RETRIES_BOUND } },
 ];
 
