@@ -7,6 +7,7 @@ import { builtinDriverOptions } from '../drivers/options.js';
 import type { DriverOption, DriverOptionValues } from '../drivers/types.js';
 import { FaultlineError } from '../core/errors.js';
 import { findExperimentFiles, parseVarAssignments, readVarFile } from '../experiment/load.js';
+import { isMapping } from '../core/mapping.js';
 
 /** The values given for the drivers' own options (driver name → key → value); each driver gets only its own. */
 export function driverOptionsFrom(
@@ -53,14 +54,11 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   for (const [key, value] of Object.entries(over)) {
     const current = merged[key];
     merged[key] =
-      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+      isMapping(current) && isMapping(value) ? deepMerge(current, value) : value;
   }
   return merged;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** `--seed`: a non-negative integer, so a random selection can be replayed. */
 export function parseSeedFlag(value: string | undefined): number | undefined {

@@ -3,6 +3,7 @@
 // a later process can read this file and undo what is still applied (`faultline recover`).
 import { open, readFile, stat, truncate } from 'node:fs/promises';
 import { makeDirectory } from '../core/make-dir.js';
+import { isMapping } from '../core/mapping.js';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultlineError, errorMessage } from '../core/errors.js';
@@ -107,7 +108,6 @@ export function foldLedger(records: LedgerRecord[]): LedgerEntry[] {
 
 const DAMAGED_HINT = 'The ledger was edited or corrupted. Check the faults it lists by hand before deleting it.';
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isText = (value: unknown): value is string => typeof value === 'string';
 const isTextList = (value: unknown): boolean => Array.isArray(value) && value.every(isText);
 
@@ -116,7 +116,7 @@ const isTextList = (value: unknown): boolean => Array.isArray(value) && value.ev
  * not with a schema library: the guardian reads the ledger too and must start fast.
  */
 export function recordProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'not a JSON object';
+  if (!isMapping(value)) return 'not a JSON object';
   if (!isText(value.id) || value.id === '') return 'no "id"';
   if (!isText(value.at)) return 'no "at" time';
   switch (value.kind) {
@@ -124,10 +124,10 @@ export function recordProblem(value: unknown): string | undefined {
       for (const key of ['runId', 'experiment', 'step', 'action'] as const) if (!isText(value[key])) return `"${key}" is not text`;
       if (!isTextList(value.targets)) return '"targets" is not a list of text';
       const undo = value.undo;
-      if (undo !== null && !(isObject(undo) && isText(undo.driver) && isText(undo.op) && isObject(undo.args))) return '"undo" is neither null nor { driver, op, args }';
-      if (value.owner !== undefined && !(isObject(value.owner) && Number.isInteger(value.owner.pid))) return '"owner" has no whole-number pid';
+      if (undo !== null && !(isMapping(undo) && isText(undo.driver) && isText(undo.op) && isMapping(undo.args))) return '"undo" is neither null nor { driver, op, args }';
+      if (value.owner !== undefined && !(isMapping(value.owner) && Number.isInteger(value.owner.pid))) return '"owner" has no whole-number pid';
       if (value.expiresAt !== undefined && !isText(value.expiresAt)) return '"expiresAt" is not text';
-      if (value.secrets !== undefined && !isObject(value.secrets)) return '"secrets" is not a mapping';
+      if (value.secrets !== undefined && !isMapping(value.secrets)) return '"secrets" is not a mapping';
       return undefined;
     }
     case 'applied':
